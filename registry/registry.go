@@ -27,6 +27,14 @@ var (
 	// ErrInvalidInstance is returned by Register for an instance without a
 	// service name, host or valid port.
 	ErrInvalidInstance = errors.New("registry: invalid instance")
+	// ErrUnreachable is returned when the registry cannot be reached or has
+	// no working cluster (Consul: connection refused, no leader) at a moment
+	// an answer is required, such as NewConsul's start-up check.
+	ErrUnreachable = errors.New("registry: unreachable")
+	// ErrAccessDenied is returned when the registry refuses the request's
+	// credentials (Consul: an unknown ACL token, or one without the needed
+	// permission).
+	ErrAccessDenied = errors.New("registry: access denied")
 )
 
 // Instance is one provider of one service, as registries store it and as
