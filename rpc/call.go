@@ -1,0 +1,47 @@
+package rpc
+
+import "sync"
+
+// Call is an RPC in flight or completed, as Conn.Go returns it.
+type Call struct {
+	Service string // service name
+	Method  string // method name
+	Args    any    // the argument
+	Reply   any    // a pointer the result is decoded into
+	Error   error  // the outcome, once complete
+	Done    chan *Call // receives the call itself when it completes
+
+	id   uint64        // request id, set when sent
+	sig  chan struct{} // synchronous calls: receives one token on completion
+	stop func() bool   // asynchronous calls: unregisters the context watch
+}
+
+// complete signals the call's completion to whoever waits for it. It is
+// called exactly once, by whoever removed the call from the pending map.
+func (call *Call) complete() {
+	if call.stop != nil {
+		call.stop()
+	}
+	if call.sig != nil {
+		call.sig <- struct{}{}
+		return
+	}
+	select {
+	case call.Done <- call:
+	default:
+		// Go checked that Done is buffered; a full channel is the caller's
+		// error, as in net/rpc. The call is dropped rather than block the reader.
+	}
+}
+
+// Synchronous calls are pooled: Conn.Call returns them only once no
+// goroutine of the connection can reach them any more.
+var callPool = sync.Pool{New: func() any { return &Call{sig: make(chan struct{}, 1)} }}
+
+func getCall() *Call { return callPool.Get().(*Call) }
+
+func putCall(call *Call) {
+	sig := call.sig
+	*call = Call{sig: sig}
+	callPool.Put(call)
+}

@@ -1,0 +1,45 @@
+package rpc
+
+import (
+	"fmt"
+	"time"
+)
+
+// heartbeatLoop checks every HeartbeatInterval whether anything was read
+// since the previous check. After one silent interval it pings (the pong, or
+// any other frame, is liveness); after MaxMissedHeartbeats silent intervals in
+// a row it fails the connection with ErrHeartbeatTimeout. A peer that goes
+// silent right after a check is thus declared dead between
+// MaxMissedHeartbeats and MaxMissedHeartbeats+1 intervals later.
+func (c *Conn) heartbeatLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.opts.HeartbeatInterval)
+	defer t.Stop()
+	last, missed := c.fr.reads.Load(), 0
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		if r := c.fr.reads.Load(); r != last {
+			last, missed = r, 0
+			continue
+		}
+		missed++
+		if missed >= c.opts.MaxMissedHeartbeats {
+			c.fail(&ConnError{Addr: c.addr, Reason: ErrHeartbeatTimeout,
+				Err: fmt.Errorf("nothing read for %d intervals of %v", missed, c.opts.HeartbeatInterval)})
+			return
+		}
+		c.pingSent.CompareAndSwap(0, nanotime())
+		c.pings.Add(1)
+		var b [headerLen]byte
+		_ = c.w.enqueue(appendPing(b[:0], c.nextID.Add(1)))
+	}
+}
+
+// nanotime is a monotonic clock reading in nanoseconds.
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+var epoch = time.Now()

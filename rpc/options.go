@@ -1,0 +1,124 @@
+package rpc
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Defaults applied to zero-valued option fields.
+const (
+	DefaultHeartbeatInterval   = 2 * time.Second
+	DefaultMaxMissedHeartbeats = 3
+	DefaultDialTimeout         = 3 * time.Second
+	DefaultTCPKeepAlive        = 15 * time.Second
+	DefaultIdleTimeout         = 30 * time.Second
+)
+
+// ClientOptions configure a client connection. The zero value is ready to
+// use: every zero field means the default it documents.
+type ClientOptions struct {
+	// HeartbeatInterval is how often the connection checks that it has read
+	// something from the peer; after an interval of silence it sends a ping.
+	// Any bytes read count as liveness. Default 2 s; negative disables
+	// heartbeats (TCP keepalive alone then guards the connection).
+	HeartbeatInterval time.Duration
+	// MaxMissedHeartbeats is how many consecutive silent intervals declare
+	// the connection dead (ErrHeartbeatTimeout). A silent peer is detected
+	// after between MaxMissedHeartbeats and MaxMissedHeartbeats+1 intervals.
+	// Default 3.
+	MaxMissedHeartbeats int
+	// MaxFrameSize is the largest frame body sent or accepted, in bytes.
+	// Default 8 MiB (DefaultMaxFrameSize).
+	MaxFrameSize int
+	// DialTimeout bounds Dial when ctx has no earlier deadline. Default 3 s.
+	DialTimeout time.Duration
+	// TCPKeepAlive is the idle time and probe interval of the socket's TCP
+	// keepalive (3 probes), a second line of defence under the heartbeats.
+	// Default 15 s; negative disables it.
+	TCPKeepAlive time.Duration
+	// Dial opens the underlying connection, for TLS or fault injection.
+	// Default: a net.Dialer with DialTimeout and TCPKeepAlive.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Logger receives connection lifecycle records (debug) and failures
+	// (warn). Default slog.Default().
+	Logger *slog.Logger
+	// OnStateChange, if set, is called when the connection becomes Draining
+	// (the peer announced shutdown) or Closed (err says why). It runs on the
+	// connection's own goroutines and must not block or call Close.
+	OnStateChange func(c *Conn, s ConnState, err error)
+}
+
+func (o ClientOptions) withDefaults() ClientOptions {
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.MaxMissedHeartbeats <= 0 {
+		o.MaxMissedHeartbeats = DefaultMaxMissedHeartbeats
+	}
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.TCPKeepAlive == 0 {
+		o.TCPKeepAlive = DefaultTCPKeepAlive
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// ServerOptions configure a Server. The zero value is ready to use.
+type ServerOptions struct {
+	// MaxFrameSize is the largest frame body accepted or sent, in bytes.
+	// Default 8 MiB (DefaultMaxFrameSize).
+	MaxFrameSize int
+	// Executes caps concurrent executions of each method (Dubbo's
+	// "executes"); a request over the cap is answered StatusOverloaded at
+	// once, never queued. Default 0: no cap.
+	Executes int
+	// IdleTimeout closes a connection that has sent nothing, not even a
+	// heartbeat, for this long. Clients ping about every two heartbeat
+	// intervals when idle, so keep it well above twice theirs. Default 30 s;
+	// negative disables it.
+	IdleTimeout time.Duration
+	// TCPKeepAlive is the idle time and probe interval of TCP keepalive on
+	// accepted connections (3 probes). Default 15 s; negative disables it.
+	TCPKeepAlive time.Duration
+	// Logger receives connection records (debug), rejected input (warn) and
+	// handler panics (error). Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o ServerOptions) withDefaults() ServerOptions {
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.TCPKeepAlive == 0 {
+		o.TCPKeepAlive = DefaultTCPKeepAlive
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// setKeepAlive configures TCP keepalive on c if it is a TCP connection.
+func setKeepAlive(c net.Conn, period time.Duration) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	if period < 0 {
+		_ = tc.SetKeepAlive(false)
+		return
+	}
+	_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: period, Interval: period, Count: 3})
+}

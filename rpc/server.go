@@ -1,0 +1,270 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server serves registered services on any number of listeners.
+//
+// Goroutines: one accept loop per Serve call (the caller's), one reader and
+// one writer per connection, one per running request, and one idle sweeper
+// per server. Close stops them all and returns after they have exited.
+type Server struct {
+	opts     ServerOptions
+	log      *slog.Logger
+	services atomic.Pointer[map[string]*service] // copy-on-write
+	regMu    sync.Mutex                          // serializes Register
+
+	ctx    context.Context // parent of every connection's context; ended by Close
+	cancel context.CancelFunc
+
+	mu           sync.Mutex
+	listeners    map[net.Listener]struct{} // guarded by mu
+	conns        map[*serverConn]struct{}  // guarded by mu
+	connsChanged chan struct{}             // guarded by mu; closed and replaced when a connection goes
+	shuttingDown bool                      // guarded by mu; Shutdown began
+	closed       bool                      // guarded by mu; Close began: nothing new starts
+	sweeping     bool                      // guarded by mu; the idle sweeper runs
+
+	loops    sync.WaitGroup // Serve loops, connection readers and writers, the sweeper
+	handlers sync.WaitGroup // running requests; added only by readers
+}
+
+// NewServer returns a server with no services and no listeners.
+func NewServer(opts ServerOptions) *Server {
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		opts:         opts,
+		log:          opts.Logger,
+		ctx:          ctx,
+		cancel:       cancel,
+		listeners:    make(map[net.Listener]struct{}),
+		conns:        make(map[*serverConn]struct{}),
+		connsChanged: make(chan struct{}),
+	}
+	s.services.Store(&map[string]*service{})
+	return s
+}
+
+// Register publishes rcvr's methods under the name of its type; see
+// RegisterName.
+func (s *Server) Register(rcvr any) error { return s.RegisterName("", rcvr) }
+
+// RegisterName publishes rcvr's exported methods as name.Method. Every
+// exported method must be shaped
+//
+//	func (t *T) Method(ctx context.Context, arg *Arg) (*Reply, error)
+//
+// (arg and reply may be any encodable types); otherwise RegisterName fails
+// and names the methods of other shapes. Registering a name again replaces
+// the earlier service for new requests.
+func (s *Server) RegisterName(name string, rcvr any) error {
+	svc, err := newService(name, rcvr)
+	if err != nil {
+		return err
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	old := *s.services.Load()
+	next := make(map[string]*service, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[svc.name] = svc
+	s.services.Store(&next)
+	return nil
+}
+
+// Serve accepts connections on ln until Shutdown or Close, and then returns
+// ErrServerClosed. Any other accept error that is not temporary ends Serve
+// and is returned. Serve closes ln on return.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed || s.shuttingDown {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.loops.Add(1)
+	if !s.sweeping && s.opts.IdleTimeout > 0 {
+		s.sweeping = true
+		s.loops.Add(1)
+		go s.sweepIdle()
+	}
+	s.mu.Unlock()
+	defer s.loops.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		_ = ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.stopping() {
+				return ErrServerClosed
+			}
+			var te interface{ Temporary() bool }
+			if !errors.As(err, &te) || !te.Temporary() {
+				return err
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("rpc: accept failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+			}
+			continue
+		}
+		backoff = 0
+		s.addConn(nc)
+	}
+}
+
+func (s *Server) stopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed || s.shuttingDown
+}
+
+// addConn starts serving nc unless the server is closing.
+func (s *Server) addConn(nc net.Conn) {
+	setKeepAlive(nc, s.opts.TCPKeepAlive)
+	sc := newServerConn(s, nc)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	s.conns[sc] = struct{}{}
+	s.loops.Add(2)
+	draining := s.shuttingDown
+	s.mu.Unlock()
+	go sc.readLoop()
+	go sc.writeLoop()
+	if draining {
+		sc.announceClosing()
+	}
+}
+
+func (s *Server) removeConn(sc *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, sc)
+	close(s.connsChanged)
+	s.connsChanged = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// Shutdown stops the server gracefully: it stops accepting, announces
+// "closing" on every connection (clients then send no new calls there), waits
+// until every client has finished its calls and closed its connection, and
+// then closes the server. If ctx ends first, Shutdown closes the server at
+// once (as Close) and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s.Close()
+	}
+	s.shuttingDown = true
+	lns, conns := s.snapshot()
+	s.mu.Unlock()
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	for _, sc := range conns {
+		sc.announceClosing()
+	}
+	for {
+		s.mu.Lock()
+		n, changed := len(s.conns), s.connsChanged
+		s.mu.Unlock()
+		if n == 0 {
+			return s.Close()
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			s.log.Warn("rpc: shutdown deadline passed; closing connections", "connections", n)
+			_ = s.Close()
+			return ctx.Err()
+		}
+	}
+}
+
+// Close stops the server at once: listeners and connections close, running
+// handlers see their contexts cancelled. It returns after every goroutine
+// of the server, handlers included, has returned.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	lns, conns := s.snapshot()
+	s.mu.Unlock()
+	s.cancel()
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	for _, sc := range conns {
+		sc.close(ErrServerClosed)
+	}
+	s.loops.Wait() // readers are gone: no handler starts after this
+	s.handlers.Wait()
+	return nil
+}
+
+// snapshot returns the listeners and connections; s.mu must be held.
+func (s *Server) snapshot() ([]net.Listener, []*serverConn) {
+	lns := make([]net.Listener, 0, len(s.listeners))
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+	}
+	conns := make([]*serverConn, 0, len(s.conns))
+	for sc := range s.conns {
+		conns = append(conns, sc)
+	}
+	return lns, conns
+}
+
+// sweepIdle closes connections that have sent nothing for IdleTimeout. It
+// looks every quarter of IdleTimeout, so a silent connection is closed
+// between IdleTimeout and 1.25 IdleTimeout after its last byte.
+func (s *Server) sweepIdle() {
+	defer s.loops.Done()
+	t := time.NewTicker(max(s.opts.IdleTimeout/4, time.Millisecond))
+	defer t.Stop()
+	var idle []*serverConn
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			idle = idle[:0]
+			s.mu.Lock()
+			for sc := range s.conns {
+				if r := sc.fr.reads.Load(); r != sc.seenReads {
+					sc.seenReads, sc.silentSince = r, now
+				} else if now.Sub(sc.silentSince) >= s.opts.IdleTimeout {
+					idle = append(idle, sc)
+				}
+			}
+			s.mu.Unlock()
+			for _, sc := range idle {
+				sc.close(errIdle)
+			}
+		}
+	}
+}
+
+var errIdle = errors.New("idle timeout")

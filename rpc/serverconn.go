@@ -1,0 +1,193 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"reflect"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// serverConn is one accepted connection: a reader that decodes requests and
+// starts one goroutine per request, and a writer that coalesces replies.
+type serverConn struct {
+	srv    *Server
+	nc     net.Conn
+	log    *slog.Logger
+	fr     *frameReader // owned by the reader goroutine; fr.reads is atomic
+	w      *frameWriter
+	ctx    context.Context // parent of handler contexts; ended by close
+	cancel context.CancelFunc
+	done   chan struct{} // closed by close
+	once   sync.Once
+
+	inflight atomic.Int64 // requests running
+
+	// Owned by the idle sweeper (under srv.mu).
+	seenReads   uint64
+	silentSince time.Time
+}
+
+func newServerConn(s *Server, nc net.Conn) *serverConn {
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &serverConn{
+		srv:         s,
+		nc:          nc,
+		log:         s.log.With("peer", nc.RemoteAddr().String()),
+		fr:          newFrameReader(nc, s.opts.MaxFrameSize),
+		w:           newFrameWriter(nc),
+		ctx:         ctx,
+		cancel:      cancel,
+		done:        make(chan struct{}),
+		silentSince: time.Now(),
+	}
+}
+
+func (sc *serverConn) announceClosing() {
+	var b [headerLen]byte
+	_ = sc.w.enqueue(appendClosing(b[:0]))
+}
+
+func (sc *serverConn) readLoop() {
+	defer sc.srv.loops.Done()
+	for {
+		h, body, err := sc.fr.next()
+		if err != nil {
+			sc.close(err)
+			return
+		}
+		switch h.kind {
+		case kindRequest:
+			sc.dispatch(h.id, body)
+		case kindPing:
+			var b [headerLen]byte
+			_ = sc.w.enqueue(appendPong(b[:0], h.id))
+		case kindPong:
+		default:
+			sc.close(protocolErrorf("unexpected frame kind %d from a client", h.kind))
+			return
+		}
+	}
+}
+
+func (sc *serverConn) writeLoop() {
+	defer sc.srv.loops.Done()
+	if err := sc.w.run(sc.done); err != nil {
+		sc.close(err)
+	}
+}
+
+// close ends the connection once, logging why: protocol errors at warn,
+// the rest at debug.
+func (sc *serverConn) close(reason error) {
+	sc.once.Do(func() {
+		sc.w.stop(ErrClosed)
+		close(sc.done)
+		_ = sc.nc.Close()
+		sc.cancel()
+		sc.srv.removeConn(sc)
+		switch {
+		case errors.Is(reason, ErrProtocol), errors.Is(reason, ErrFrameTooLarge), reason == io.ErrUnexpectedEOF:
+			sc.log.Warn("rpc: closing connection: bad input", "reason", reason)
+		case reason == errIdle:
+			sc.log.Info("rpc: closing idle connection", "idle_timeout", sc.srv.opts.IdleTimeout)
+		default:
+			sc.log.Debug("rpc: connection closed", "reason", reason)
+		}
+	})
+}
+
+// dispatch answers a request that cannot run at once, or starts its handler.
+func (sc *serverConn) dispatch(id uint64, body []byte) {
+	q, err := parseRequest(body)
+	if err != nil {
+		sc.log.Warn("rpc: undecodable request", "err", err)
+		sc.replyError(id, StatusBadRequest, "undecodable request: "+err.Error())
+		return
+	}
+	svc := (*sc.srv.services.Load())[string(q.service)]
+	if svc == nil {
+		sc.replyError(id, StatusUnknownService, fmt.Sprintf("no service %q", q.service))
+		return
+	}
+	m := svc.methods[string(q.method)]
+	if m == nil {
+		sc.replyError(id, StatusUnknownMethod, fmt.Sprintf("service %q has no method %q", q.service, q.method))
+		return
+	}
+	into, arg := m.newArg()
+	if err := decodeValidated(q.arg, into); err != nil {
+		sc.replyError(id, StatusBadRequest, fmt.Sprintf("decoding argument of %s.%s: %v", svc.name, m.name, err))
+		return
+	}
+	if n := m.active.Add(1); sc.srv.opts.Executes > 0 && n > int64(sc.srv.opts.Executes) {
+		m.active.Add(-1)
+		sc.replyError(id, StatusOverloaded, fmt.Sprintf("%s.%s is running %d calls, its limit", svc.name, m.name, sc.srv.opts.Executes))
+		return
+	}
+	sc.inflight.Add(1)
+	sc.srv.handlers.Add(1)
+	go sc.run(id, svc, m, arg, newHandlerCtx(sc.ctx, q.timeout, q.md))
+}
+
+// run executes one request and queues its reply.
+func (sc *serverConn) run(id uint64, svc *service, m *method, arg reflect.Value, ctx *handlerCtx) {
+	defer sc.srv.handlers.Done()
+	defer sc.inflight.Add(-1)
+	defer m.active.Add(-1)
+
+	result, err := sc.invoke(svc, m, arg, ctx)
+	ctx.finish()
+	e := getEncoder()
+	defer putEncoder(e)
+	switch {
+	case err != nil:
+		var pe *panicError
+		if errors.As(err, &pe) {
+			e.appendError(id, StatusInternal, err.Error())
+		} else {
+			e.appendError(id, StatusApplication, err.Error())
+		}
+	default:
+		if err := e.appendResponse(id, result); err != nil {
+			e.b = e.b[:0]
+			e.appendError(id, StatusInternal, err.Error())
+		} else if n := len(e.b) - headerLen; n > sc.srv.opts.MaxFrameSize {
+			e.b = e.b[:0]
+			e.appendError(id, StatusInternal, fmt.Sprintf("reply of %d bytes exceeds the frame limit of %d", n, sc.srv.opts.MaxFrameSize))
+		}
+	}
+	_ = sc.w.enqueue(e.b)
+}
+
+// invoke calls the handler, turning a panic into an error.
+func (sc *serverConn) invoke(svc *service, m *method, arg reflect.Value, ctx *handlerCtx) (result any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			sc.log.Error("rpc: handler panicked", "method", svc.name+"."+m.name, "panic", p, "stack", string(debug.Stack()))
+			err = &panicError{value: p}
+		}
+	}()
+	out := m.fn.Call([]reflect.Value{svc.rcvr, reflect.ValueOf(ctx), arg})
+	if e := out[1].Interface(); e != nil {
+		return nil, e.(error)
+	}
+	return out[0].Interface(), nil
+}
+
+type panicError struct{ value any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.value) }
+
+func (sc *serverConn) replyError(id uint64, st Status, msg string) {
+	e := getEncoder()
+	e.appendError(id, st, msg)
+	_ = sc.w.enqueue(e.b)
+	putEncoder(e)
+}

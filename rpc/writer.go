@@ -1,0 +1,91 @@
+package rpc
+
+import (
+	"net"
+	"runtime"
+	"sync"
+)
+
+// maxIdleWriteBuffer: write buffers that grew past this are released after
+// the write instead of being kept for the next batch.
+const maxIdleWriteBuffer = 256 << 10
+
+// frameWriter queues frames from any goroutine and writes them from one, the
+// connection's writer goroutine: every frame queued while a write is in
+// flight leaves with the next write, in one syscall.
+type frameWriter struct {
+	nc   net.Conn
+	wake chan struct{} // capacity 1; a token means the queue may hold frames
+
+	mu    sync.Mutex
+	queue []byte // guarded by mu: frames waiting to be written, in order
+	err   error  // guarded by mu: set once writing stopped; frames are refused after
+}
+
+func newFrameWriter(nc net.Conn) *frameWriter {
+	return &frameWriter{nc: nc, wake: make(chan struct{}, 1)}
+}
+
+// enqueue copies frame to the queue. It fails only once the writer stopped.
+func (w *frameWriter) enqueue(frame []byte) error {
+	w.mu.Lock()
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	wasEmpty := len(w.queue) == 0
+	w.queue = append(w.queue, frame...)
+	w.mu.Unlock()
+	if wasEmpty {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// stop refuses further frames with err; frames still queued are dropped.
+func (w *frameWriter) stop(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.queue = nil
+	w.mu.Unlock()
+}
+
+// run writes queued frames until done is closed or a write fails, and returns
+// the write error (nil when stopped through done). Two buffers alternate: one
+// fills while the other is written.
+func (w *frameWriter) run(done <-chan struct{}) error {
+	var spare []byte
+	for {
+		select {
+		case <-w.wake:
+		case <-done:
+			return nil
+		}
+		// Let goroutines that are already runnable (callers, handlers woken
+		// by the same read) queue their frames first, so that they leave in
+		// this write. With nothing else runnable this returns at once.
+		runtime.Gosched()
+		w.mu.Lock()
+		batch := w.queue
+		w.queue = spare[:0]
+		w.mu.Unlock()
+		if len(batch) == 0 {
+			spare = batch
+			continue
+		}
+		if _, err := w.nc.Write(batch); err != nil {
+			w.stop(err)
+			return err
+		}
+		if cap(batch) > maxIdleWriteBuffer {
+			batch = nil
+		}
+		spare = batch
+	}
+}
