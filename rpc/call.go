@@ -4,11 +4,11 @@ import "sync"
 
 // Call is an RPC in flight or completed, as Conn.Go returns it.
 type Call struct {
-	Service string // service name
-	Method  string // method name
-	Args    any    // the argument
-	Reply   any    // a pointer the result is decoded into
-	Error   error  // the outcome, once complete
+	Service string     // service name
+	Method  string     // method name
+	Args    any        // the argument
+	Reply   any        // a pointer the result is decoded into
+	Error   error      // the outcome, once complete
 	Done    chan *Call // receives the call itself when it completes
 
 	id   uint64        // request id, set when sent
