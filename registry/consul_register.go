@@ -91,9 +91,18 @@ func (r *consulRegistration) evalHealth() (status, output string) {
 // register (re-)registers the instance and its checks with the agent, the
 // TTL check starting in the given state.
 func (r *consulRegistration) register(ctx context.Context, status, output string) error {
-	o := r.c.opts
+	reg := agentRegistration(r.inst, r.checkID, r.c.opts, status, output)
+	ctx, cancel := context.WithTimeout(ctx, r.c.opts.RequestTimeout)
+	defer cancel()
+	return r.c.client.Agent().ServiceRegisterOpts(reg, api.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(ctx))
+}
+
+// agentRegistration describes inst (normalized) to the agent: the service,
+// its meta and weights, its TTL check (ttlCheckID, starting in the given
+// state) and, if configured, its TCP check.
+func agentRegistration(inst Instance, ttlCheckID string, o ConsulOptions, status, output string) *api.AgentServiceRegistration {
 	ttl := &api.AgentServiceCheck{
-		CheckID: r.checkID,
+		CheckID: ttlCheckID,
 		Name:    "longlink TTL",
 		TTL:     o.TTL.String(),
 		Status:  status,
@@ -102,9 +111,9 @@ func (r *consulRegistration) register(ctx context.Context, status, output string
 	checks := api.AgentServiceChecks{ttl}
 	if o.TCPCheck {
 		checks = append(checks, &api.AgentServiceCheck{
-			CheckID:  "service:" + r.inst.ID + ":tcp",
+			CheckID:  "service:" + inst.ID + ":tcp",
 			Name:     "longlink TCP",
-			TCP:      r.inst.Addr(),
+			TCP:      inst.Addr(),
 			Interval: o.TCPCheckInterval.String(),
 			Timeout:  min(o.TCPCheckInterval, 5*time.Second).String(),
 		})
@@ -114,19 +123,16 @@ func (r *consulRegistration) register(ctx context.Context, status, output string
 			ch.DeregisterCriticalServiceAfter = o.DeregisterCriticalServiceAfter.String()
 		}
 	}
-	reg := &api.AgentServiceRegistration{
-		ID:      r.inst.ID,
-		Name:    r.inst.Service,
-		Tags:    r.inst.Tags,
-		Address: r.inst.Host,
-		Port:    r.inst.Port,
-		Meta:    consulMeta(r.inst),
-		Weights: &api.AgentWeights{Passing: r.inst.Weight, Warning: 1},
+	return &api.AgentServiceRegistration{
+		ID:      inst.ID,
+		Name:    inst.Service,
+		Tags:    inst.Tags,
+		Address: inst.Host,
+		Port:    inst.Port,
+		Meta:    consulMeta(inst),
+		Weights: &api.AgentWeights{Passing: inst.Weight, Warning: 1},
 		Checks:  checks,
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
-	defer cancel()
-	return r.c.client.Agent().ServiceRegisterOpts(reg, api.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(ctx))
 }
 
 // refreshLoop keeps the TTL check fresh until ctx ends. Owned by r:
