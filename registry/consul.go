@@ -179,7 +179,7 @@ func (c *Consul) startupCheck(ctx context.Context) error {
 	for {
 		leader, err := c.client.Status().LeaderWithQueryOptions(q)
 		if err != nil {
-			return c.opError("start-up check (status/leader)", err)
+			return c.opError("the start-up check (leader)", err)
 		}
 		if leader != "" {
 			break
@@ -187,7 +187,7 @@ func (c *Consul) startupCheck(ctx context.Context) error {
 		// A cluster electing its leader answers within seconds; keep asking
 		// until ctx ends.
 		if !sleepCtx(ctx, 200*time.Millisecond) {
-			return fmt.Errorf("%w: consul at %s: start-up check: the cluster has no leader", ErrUnreachable, c.addr)
+			return fmt.Errorf("%w: consul at %s: the start-up check: the cluster has no leader", ErrUnreachable, c.addr)
 		}
 	}
 	if c.token == "" {
@@ -200,13 +200,13 @@ func (c *Consul) startupCheck(ctx context.Context) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &se) && se.Code == http.StatusForbidden && strings.Contains(se.Body, "ACL not found"):
-		return c.opError("start-up check (ACL token)", err)
+		return c.opError("the start-up check (ACL token)", err)
 	case errors.As(err, &se):
 		// ACLs disabled (401), or a valid token without acl:read: the token
 		// is known, which is all this check is about.
 		return nil
 	default:
-		return c.opError("start-up check (ACL token)", err)
+		return c.opError("the start-up check (ACL token)", err)
 	}
 }
 
@@ -218,7 +218,7 @@ func (c *Consul) opError(op string, err error) error {
 	var se api.StatusError
 	switch {
 	case errors.As(err, &se) && (se.Code == http.StatusForbidden || se.Code == http.StatusUnauthorized):
-		return fmt.Errorf("%w: consul at %s refused %s (check the ACL token): %w", ErrAccessDenied, c.addr, op, err)
+		return fmt.Errorf("%w: consul at %s refused %s; check the ACL token and its permissions: %w", ErrAccessDenied, c.addr, op, err)
 	case errors.As(err, &se) && strings.Contains(se.Body, "No cluster leader"):
 		return fmt.Errorf("%w: consul at %s: %s: %w", ErrUnreachable, c.addr, op, err)
 	case errors.As(err, &se):
