@@ -114,9 +114,9 @@ func (p *Proxy) Blackhole() { p.setMode(modeBlackhole, 0) }
 func (p *Proxy) Delay(d time.Duration) { p.setMode(modeDelay, d) }
 
 // SetRefuse(true) makes the proxy reset every connection it accepts from now
-// on at once, without dialling the target: a target that is down. The client's
-// dial succeeds (the kernel completes the handshake) and its first read fails
-// with ECONNRESET. SetRefuse(false) accepts again. Existing connections are
+// on at once, without dialling the target: a target that is down. The client
+// sees ECONNRESET: on its first read, as the kernel completes the handshake
+// before the proxy accepts, or from its dial if the reset arrives first. SetRefuse(false) accepts again. Existing connections are
 // untouched.
 func (p *Proxy) SetRefuse(on bool) {
 	p.mu.Lock()
