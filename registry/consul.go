@@ -112,7 +112,12 @@ func (o ConsulOptions) withDefaults() ConsulOptions {
 // Watch follows the passing instances of a service with blocking queries on
 // the health endpoint. Snapshots are delivered only when their content
 // changes. While Consul cannot be reached the last snapshot stays in place
-// and the watch retries with capped, jittered exponential backoff.
+// and the watch retries with capped, jittered exponential backoff; after a
+// failure the next query is a fresh (non-blocking) read, so that an agent
+// that came back with a lower index is read at once. An agent that lost its
+// state (a -dev agent, or one restarted without its data directory) answers
+// with an empty set until the providers' registrations, at their next
+// refresh, register again: Watch reports that truthfully.
 //
 // A Consul is safe for concurrent use. Close it when done.
 type Consul struct {
