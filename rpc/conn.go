@@ -54,7 +54,7 @@ type Conn struct {
 	log  *slog.Logger
 	fr   *frameReader  // owned by the reader goroutine; fr.reads is atomic
 	w    *frameWriter  // safe for concurrent use
-	done chan struct{} // closed once err is set
+	done chan struct{} // closed by fail once pending calls learned err
 	wg   sync.WaitGroup
 
 	nextID atomic.Uint64
@@ -125,7 +125,8 @@ func (c *Conn) Addr() string { return c.addr }
 // State returns the connection's current state.
 func (c *Conn) State() ConnState { return ConnState(c.state.Load()) }
 
-// Done is closed when the connection has failed or been closed.
+// Done is closed when the connection has failed or been closed, after every
+// pending call has completed with the connection's error.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the connection closed (a *ConnError), or nil while it is open.
@@ -378,7 +379,6 @@ func (c *Conn) fail(err error) {
 	c.mu.Unlock()
 
 	c.w.stop(err)
-	close(c.done)
 	_ = c.nc.Close()
 	for _, call := range pending {
 		call.Error = err
@@ -394,6 +394,7 @@ func (c *Conn) fail(err error) {
 	if f := c.opts.OnStateChange; f != nil {
 		f(c, StateClosed, err)
 	}
+	close(c.done)
 }
 
 func callError(service, method string, err error) error {

@@ -94,11 +94,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.loops.Add(1)
-	if !s.sweeping && s.opts.IdleTimeout > 0 {
-		s.sweeping = true
-		s.loops.Add(1)
-		go s.sweepIdle()
-	}
+	s.startSweeperLocked()
 	s.mu.Unlock()
 	defer s.loops.Done()
 	defer func() {
@@ -136,6 +132,25 @@ func (s *Server) stopping() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed || s.shuttingDown
+}
+
+// ServeConn serves one already established connection (from a listener of
+// the caller's, net.Pipe, or a TLS handshake done elsewhere) in the
+// background, until it or the server closes. The server owns nc from now on.
+func (s *Server) ServeConn(nc net.Conn) {
+	s.mu.Lock()
+	s.startSweeperLocked()
+	s.mu.Unlock()
+	s.addConn(nc)
+}
+
+// startSweeperLocked starts the idle sweeper once; s.mu must be held.
+func (s *Server) startSweeperLocked() {
+	if !s.sweeping && !s.closed && s.opts.IdleTimeout > 0 {
+		s.sweeping = true
+		s.loops.Add(1)
+		go s.sweepIdle()
+	}
 }
 
 // addConn starts serving nc unless the server is closing.
