@@ -7,9 +7,9 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/goleak"
