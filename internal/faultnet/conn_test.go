@@ -217,6 +217,34 @@ func TestConnFail(t *testing.T) {
 	}
 }
 
+// deafConn is a real TCP conn that ignores read deadlines, so that a poke
+// cannot stop a read in progress: the read returns data after Freeze has
+// returned, the race that a Conn must resolve by holding the data.
+type deafConn struct{ net.Conn }
+
+func (deafConn) SetReadDeadline(time.Time) error { return nil }
+
+func TestConnHoldsBytesAReadGotAfterFreeze(t *testing.T) {
+	s := startServer(t)
+	fc := Wrap(deafConn{dial(t, s.addr())})
+	t.Cleanup(func() { fc.Close() })
+	peer := s.accept(t)
+	r := readAsync(fc, 100)
+	inflight(t, fc, &fc.r)
+	fc.Freeze(Reads)
+	writeAll(t, peer, []byte("held"))
+	waitFor(t, "the read to take the bytes", func() bool {
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		return len(fc.stash) == 4
+	})
+	awaitNothing(t, r)
+	fc.Pass(Reads)
+	if res := await(t, r); res.err != nil || string(res.b) != "held" {
+		t.Fatalf("Read: %q, %v; want held", res.b, res.err)
+	}
+}
+
 func TestConnFailKeepsBytesReadMeanwhile(t *testing.T) {
 	fc, peer := wrapped(t)
 	fc.Freeze(Reads)
