@@ -231,13 +231,7 @@ func (c *Conn) send(ctx context.Context, call *Call) error {
 	}
 	call.id = id
 	c.mu.Lock()
-	switch {
-	case c.err != nil:
-		err := c.err
-		c.mu.Unlock()
-		return err
-	case c.drainErr != nil:
-		err := c.drainErr
+	if err := c.errLocked(); err != nil {
 		c.mu.Unlock()
 		return err
 	}
@@ -248,6 +242,14 @@ func (c *Conn) send(ctx context.Context, call *Call) error {
 	// completes the call with the connection's error.
 	_ = c.w.enqueue(e.b)
 	return nil
+}
+
+// errLocked returns why no new call may start, if so; c.mu must be held.
+func (c *Conn) errLocked() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.drainErr
 }
 
 // abandon removes call from the pending calls if it is still there, and
@@ -282,11 +284,12 @@ func (c *Conn) readLoop() {
 			if sent := c.pingSent.Swap(0); sent != 0 {
 				c.rtt.Store(nanotime() - sent)
 			}
+			c.complete(h, nil) // completes a Ping, if this answers one
 		case kindPing:
 			var b [headerLen]byte
 			_ = c.w.enqueue(appendPong(b[:0], h.id))
 		case kindClosing:
-			c.drain()
+			c.drain(true)
 		default:
 			c.fail(c.readError(protocolErrorf("the server sent a request")))
 			return
@@ -306,7 +309,9 @@ func (c *Conn) complete(h header, body []byte) {
 	delete(c.pending, h.id)
 	drained := c.drainErr != nil && len(c.pending) == 0
 	c.mu.Unlock()
-	call.Error = decodeResponse(h.status, body, call.Reply)
+	if h.kind == kindResponse {
+		call.Error = decodeResponse(h.status, body, call.Reply)
+	}
 	c.countOutcome(call.Error)
 	call.complete()
 	if drained {
@@ -324,8 +329,41 @@ func (c *Conn) countOutcome(err error) {
 	c.failures.Add(1)
 }
 
-// drain handles the peer's closing announcement.
-func (c *Conn) drain() {
+// Ping sends a heartbeat ping and waits for its pong: one round trip through
+// the peer's reader and writer, without running any handler. It returns the
+// round-trip time.
+func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
+	call := getCall()
+	defer putCall(call)
+	call.id = c.nextID.Add(1)
+	c.mu.Lock()
+	if err := c.errLocked(); err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
+	c.pending[call.id] = call
+	c.mu.Unlock()
+	start := nanotime()
+	var b [headerLen]byte
+	_ = c.w.enqueue(appendPing(b[:0], call.id))
+	select {
+	case <-call.sig:
+	case <-ctx.Done():
+		if c.abandon(call) {
+			return 0, fmt.Errorf("rpc: ping %s: %w", c.addr, ctx.Err())
+		}
+		<-call.sig
+	}
+	return time.Duration(nanotime() - start), call.Error
+}
+
+// Drain stops new calls on the connection (they fail at once with
+// ErrDraining, unsent) and closes it once every pending call has completed.
+// It returns at once; Done is closed when the connection has closed.
+func (c *Conn) Drain() { c.drain(false) }
+
+// drain handles the peer's closing announcement (remote) or Drain.
+func (c *Conn) drain(remote bool) {
 	c.mu.Lock()
 	if c.err != nil || c.drainErr != nil {
 		c.mu.Unlock()
@@ -335,7 +373,9 @@ func (c *Conn) drain() {
 	c.state.Store(uint32(StateDraining))
 	drained := len(c.pending) == 0
 	c.mu.Unlock()
-	c.log.Debug("rpc: peer is shutting down; draining")
+	if remote {
+		c.log.Debug("rpc: peer is shutting down; draining")
+	}
 	if f := c.opts.OnStateChange; f != nil {
 		f(c, StateDraining, nil)
 	}

@@ -381,3 +381,61 @@ func TestClientClosesOnBadServerFrame(t *testing.T) {
 		t.Fatalf("log does not give the reason:\n%s", logs.String())
 	}
 }
+
+func TestPing(t *testing.T) {
+	_, addr := startServer(t, rpc.ServerOptions{}, newArith())
+	c := dial(t, addr, rpc.ClientOptions{HeartbeatInterval: -1})
+	rtt, err := c.Ping(context.Background())
+	if err != nil || rtt <= 0 {
+		t.Fatalf("Ping = %v, %v", rtt, err)
+	}
+	if c.PendingLen() != 0 {
+		t.Fatal("a ping stayed pending")
+	}
+}
+
+// A peer that accepts but never answers: Ping returns when ctx ends.
+func TestPingUnansweredHonoursContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if nc, err := ln.Accept(); err == nil {
+			defer nc.Close()
+			closedByPeer(nc, longWait)
+		}
+	}()
+	c := dial(t, ln.Addr().String(), rpc.ClientOptions{HeartbeatInterval: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Ping(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Ping = %v, want DeadlineExceeded", err)
+	}
+	if c.PendingLen() != 0 {
+		t.Fatal("the abandoned ping stayed pending")
+	}
+}
+
+// Drain refuses new calls at once, lets pending ones finish, then closes.
+func TestDrain(t *testing.T) {
+	a := newArith()
+	a.entered = make(chan struct{}, 1)
+	_, addr := startServer(t, rpc.ServerOptions{}, a)
+	c := dial(t, addr, rpc.ClientOptions{})
+	call := c.Go(context.Background(), "Arith", "Block", &Args{A: 7}, new(Reply), nil)
+	receive(t, a.entered, longWait, "the handler")
+	c.Drain()
+	if err := c.Call(context.Background(), "Arith", "Add", &Args{}, new(Reply)); !errors.Is(err, rpc.ErrDraining) {
+		t.Fatalf("call on a draining connection: %v", err)
+	}
+	if c.State() != rpc.StateDraining {
+		t.Fatalf("state %v", c.State())
+	}
+	a.release <- struct{}{}
+	if got := receive(t, call.Done, longWait, "the pending call"); got.Error != nil || got.Reply.(*Reply).C != 7 {
+		t.Fatalf("pending call: %v", got.Error)
+	}
+	receive(t, c.Done(), longWait, "the drained connection to close")
+}
