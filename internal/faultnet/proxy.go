@@ -109,7 +109,8 @@ func (p *Proxy) Freeze() { p.setMode(modeFreeze, 0) }
 func (p *Proxy) Blackhole() { p.setMode(modeBlackhole, 0) }
 
 // Delay forwards each chunk d after the proxy read it, preserving order; the
-// delay is latency, not a throughput limit. Changing d applies to chunks
+// delay is latency, not a throughput limit, though a direction holds at most
+// 1 MiB at a time and stops reading beyond that. Changing d applies to chunks
 // already held. Delay(0) behaves as Pass.
 func (p *Proxy) Delay(d time.Duration) { p.setMode(modeDelay, d) }
 
