@@ -32,6 +32,7 @@ func TestCallOutcomes(t *testing.T) {
 		{name: "unknown service", service: "Nope", method: "Add", args: &Args{}, wantErr: rpc.ErrUnknownService, wantMsg: `"Nope"`, wantState: rpc.StatusUnknownService},
 		{name: "unknown method", service: "Arith", method: "Mul", args: &Args{}, wantErr: rpc.ErrUnknownMethod, wantMsg: `"Mul"`, wantState: rpc.StatusUnknownMethod},
 		{name: "undecodable argument", service: "Arith", method: "Add", args: "not a struct", wantErr: rpc.ErrBadRequest, wantState: rpc.StatusBadRequest},
+		{name: "handler ran out of time", service: "Arith", method: "Sleepy", args: &Args{}, wantErr: context.DeadlineExceeded, wantMsg: "deadline", wantState: rpc.StatusDeadline},
 		{name: "ok after a panic", service: "Arith", method: "Add", args: &Args{A: 1, B: 1}, want: 2},
 	}
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -59,6 +60,7 @@ const (
 	StatusUnknownMethod  Status = 4
 	StatusBadRequest     Status = 5
 	StatusOverloaded     Status = 6
+	StatusDeadline       Status = 7
 )
 
 var statusErrors = [...]error{
@@ -68,12 +70,16 @@ var statusErrors = [...]error{
 	StatusUnknownMethod:  ErrUnknownMethod,
 	StatusBadRequest:     ErrBadRequest,
 	StatusOverloaded:     ErrOverloaded,
+	StatusDeadline:       context.DeadlineExceeded,
 }
 
 // String names the status.
 func (s Status) String() string {
 	if s == StatusOK {
 		return "ok"
+	}
+	if s == StatusDeadline {
+		return "deadline exceeded"
 	}
 	if int(s) < len(statusErrors) && statusErrors[s] != nil {
 		return statusErrors[s].Error()[len("rpc: "):]
@@ -83,7 +89,9 @@ func (s Status) String() string {
 
 // RemoteError is a non-OK answer from the server: the handler's own error
 // (StatusApplication) or the server's refusal to run it. It matches the
-// sentinel of its status with errors.Is, e.g. errors.Is(err, ErrOverloaded).
+// sentinel of its status with errors.Is, e.g. errors.Is(err, ErrOverloaded);
+// StatusDeadline matches context.DeadlineExceeded and is a net.Error whose
+// Timeout reports true.
 type RemoteError struct {
 	Status  Status
 	Message string
@@ -100,6 +108,12 @@ func (e *RemoteError) Error() string {
 func (e *RemoteError) Is(target error) bool {
 	return int(e.Status) < len(statusErrors) && statusErrors[e.Status] == target && target != nil
 }
+
+// Timeout reports whether the handler ran out of the caller's deadline.
+func (e *RemoteError) Timeout() bool { return e.Status == StatusDeadline }
+
+// Temporary reports false; it exists so that *RemoteError satisfies net.Error.
+func (e *RemoteError) Temporary() bool { return false }
 
 // ConnError is how a transport failure reaches callers: every call pending on
 // a connection when it fails, and every later call on it, gets one. Reason is
@@ -131,8 +145,8 @@ func (e *ConnError) Unwrap() []error {
 // Timeout reports whether the connection failed its heartbeats.
 func (e *ConnError) Timeout() bool { return e.Reason == ErrHeartbeatTimeout }
 
-// Temporary reports true: another connection may well succeed.
-// Deprecated-style method kept so that *ConnError satisfies net.Error.
+// Temporary reports true: another connection may well succeed. It exists so
+// that *ConnError satisfies net.Error.
 func (e *ConnError) Temporary() bool { return true }
 
 // Retryable reports whether err is a failure of transport or of capacity

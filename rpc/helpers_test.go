@@ -35,6 +35,11 @@ func (a *Arith) Div(_ context.Context, x *Args) (*Reply, error) {
 	return &Reply{C: x.A / x.B}, nil
 }
 
+// Sleepy fails as a handler whose own downstream deadline passed.
+func (a *Arith) Sleepy(context.Context, *Args) (*Reply, error) {
+	return nil, fmt.Errorf("querying the database: %w", context.DeadlineExceeded)
+}
+
 func (a *Arith) Panic(_ context.Context, _ *Args) (*Reply, error) { panic("kaboom") }
 
 // Block returns only when released or when ctx ends.

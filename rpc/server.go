@@ -227,13 +227,17 @@ func (s *Server) Close() error {
 	s.closed = true
 	lns, conns := s.snapshot()
 	s.mu.Unlock()
-	s.cancel()
 	for _, ln := range lns {
 		_ = ln.Close()
 	}
+	// Connections close (their writers stop) before handlers see their
+	// contexts end, so that no handler's "context canceled" reaches a
+	// client as an application error: clients see the connection lost,
+	// which they may retry elsewhere.
 	for _, sc := range conns {
 		sc.close(ErrServerClosed)
 	}
+	s.cancel()
 	s.loops.Wait() // readers are gone: no handler starts after this
 	s.handlers.Wait()
 	return nil

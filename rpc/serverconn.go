@@ -149,9 +149,12 @@ func (sc *serverConn) run(id uint64, svc *service, m *method, arg reflect.Value,
 	switch {
 	case err != nil:
 		var pe *panicError
-		if errors.As(err, &pe) {
+		switch {
+		case errors.As(err, &pe):
 			e.appendError(id, StatusInternal, err.Error())
-		} else {
+		case errors.Is(err, context.DeadlineExceeded):
+			e.appendError(id, StatusDeadline, err.Error())
+		default:
 			e.appendError(id, StatusApplication, err.Error())
 		}
 	default:
