@@ -13,8 +13,9 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
-// Register implements Registry. It registers inst with the local agent (see
-// Consul) and returns once the agent has accepted it; a refused ACL token
+// Register implements Registry. It calls opts.Health once, registers inst
+// with the local agent, its TTL check passing or critical accordingly (see
+// Consul), and returns once the agent has accepted it; a refused ACL token
 // gives ErrAccessDenied, an agent that does not answer ErrUnreachable. The
 // instance ID must not contain '/', '?', '#' or '%' (it becomes part of
 // request paths).

@@ -83,6 +83,11 @@ type RegisterOptions struct {
 	// keep a health check (Consul's TTL check) pass it only while Health
 	// returns nil, and fail it with the error's text otherwise. Nil means the
 	// instance counts as serving for as long as it is registered.
+	//
+	// Registries call it once in Register (so that an instance starts in the
+	// right state) and then periodically from a goroutine of their own; calls
+	// for one registration never overlap. It must return promptly:
+	// Deregister waits for a call in progress.
 	Health func() error
 }
 
