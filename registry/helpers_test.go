@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -129,8 +128,6 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
-
-var _ io.Writer = tWriter{}
 
 // countingTransport counts the HTTP requests a Consul client makes.
 type countingTransport struct {
