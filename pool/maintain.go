@@ -1,0 +1,185 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/puddle/v2"
+
+	"github.com/longlink/longlink/rpc"
+)
+
+// maintain is the pool's one goroutine: it keeps size connections leased,
+// handles evictions, backs off after failed dials, and on close drains
+// everything and closes puddle.
+func (p *Pool) maintain() {
+	defer close(p.exited)
+	var retry <-chan time.Time
+	for {
+		p.collect()
+		p.mu.Lock()
+		closed, want, waiting := p.closed, p.size-len(p.leased), !p.retryAt.IsZero()
+		p.mu.Unlock()
+		if closed {
+			p.shutdown()
+			return
+		}
+		if want > 0 && !waiting {
+			if delay := p.dial(); delay > 0 {
+				retry = time.After(delay)
+			}
+			continue
+		}
+		select {
+		case <-p.kick:
+		case <-p.ctx.Done():
+		case <-retry:
+			retry = nil
+			p.mu.Lock()
+			p.retryAt = time.Time{}
+			p.signalLocked()
+			p.mu.Unlock()
+		}
+	}
+}
+
+// construct is puddle's constructor: dial, then one ping, so that only a
+// peer that answers counts as connected.
+func (p *Pool) construct(ctx context.Context) (*rpc.Conn, error) {
+	opts := p.opts.Conn
+	opts.OnStateChange = p.onConnState
+	c, err := rpc.Dial(ctx, p.addr, opts)
+	if err != nil {
+		return nil, err
+	}
+	timeout := opts.DialTimeout
+	if timeout <= 0 {
+		timeout = rpc.DefaultDialTimeout
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Ping(pctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("no answer to the first ping: %w", err)
+	}
+	return c, nil
+}
+
+// dial makes one connection and leases it. After a failure it returns how
+// long to wait before the next attempt.
+func (p *Pool) dial() time.Duration {
+	p.mu.Lock()
+	p.counts.dials++
+	p.mu.Unlock()
+	if err := p.pp.CreateResource(p.ctx); err != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.closed {
+			return 0
+		}
+		p.failures++
+		p.counts.failed++
+		p.lastErr = err
+		delay := p.opts.Backoff.Delay(p.failures)
+		p.retryAt = time.Now().Add(delay)
+		p.signalLocked()
+		p.log.Warn("pool: dial failed; backing off", "err", err, "failures", p.failures, "retry_in", delay.Round(time.Millisecond))
+		return delay
+	}
+	for _, res := range p.pp.AcquireAllIdle() {
+		c := res.Value()
+		p.mu.Lock()
+		p.leased[c] = res // after close, only for shutdown to close it
+		switch {
+		case p.closed:
+		case c.State() == rpc.StateReady:
+			p.addLocked(c)
+		default:
+			p.evicted[c] = struct{}{} // it failed between its ping and now
+		}
+		if p.everUp {
+			p.counts.redials++
+		}
+		p.everUp = true
+		p.failures, p.lastErr, p.retryAt = 0, nil, time.Time{}
+		p.signalLocked()
+		p.mu.Unlock()
+		p.log.Debug("pool: connected", "connections", len(*p.table.Load()))
+	}
+	return 0
+}
+
+// collect gives up the leases of evicted connections: a draining one is
+// hijacked from puddle (freeing its slot) and closes itself when its calls
+// are answered; any other is destroyed. Draining ones that have finished
+// are closed, which joins their goroutines.
+func (p *Pool) collect() {
+	p.mu.Lock()
+	var destroy, hijack []*puddle.Resource[*rpc.Conn]
+	for c := range p.evicted {
+		res := p.leased[c]
+		delete(p.leased, c)
+		delete(p.evicted, c)
+		if c.State() == rpc.StateDraining {
+			hijack = append(hijack, res)
+			p.draining[c] = struct{}{}
+		} else {
+			destroy = append(destroy, res)
+		}
+	}
+	var finished []*rpc.Conn
+	for c := range p.draining {
+		if c.State() == rpc.StateClosed {
+			delete(p.draining, c)
+			finished = append(finished, c)
+		}
+	}
+	p.mu.Unlock()
+	for _, res := range hijack {
+		res.Hijack()
+	}
+	for _, res := range destroy {
+		res.Destroy()
+	}
+	for _, c := range finished {
+		c.Close()
+	}
+}
+
+// shutdown drains every connection, waits up to DrainTimeout for their
+// in-flight calls, closes them, and closes puddle.
+func (p *Pool) shutdown() {
+	p.mu.Lock()
+	var conns []*rpc.Conn
+	var hijack []*puddle.Resource[*rpc.Conn]
+	for c, res := range p.leased {
+		conns = append(conns, c)
+		hijack = append(hijack, res)
+	}
+	for c := range p.draining {
+		conns = append(conns, c)
+	}
+	clear(p.leased)
+	clear(p.evicted)
+	clear(p.draining)
+	p.mu.Unlock()
+	for _, res := range hijack {
+		res.Hijack()
+	}
+	for _, c := range conns {
+		c.Drain()
+	}
+	deadline := time.NewTimer(p.opts.DrainTimeout)
+	defer deadline.Stop()
+	for _, c := range conns {
+		select {
+		case <-c.Done():
+		case <-deadline.C:
+			p.log.Warn("pool: drain timeout; closing connections with calls in flight", "timeout", p.opts.DrainTimeout)
+			deadline.Reset(0)
+		}
+		c.Close()
+	}
+	p.pp.Close()
+}
