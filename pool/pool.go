@@ -53,17 +53,17 @@ type Pool struct {
 	rr    atomic.Uint64               // round-robin position
 
 	mu       sync.Mutex
-	started  bool                                       // guarded by mu: the maintainer runs
-	closed   bool                                       // guarded by mu
-	leased   map[*rpc.Conn]*puddle.Resource[*rpc.Conn]  // guarded by mu: connections held from puddle
-	evicted  map[*rpc.Conn]struct{}                     // guarded by mu: leased, out of the table, for the maintainer
-	draining map[*rpc.Conn]struct{}                     // guarded by mu: hijacked from puddle, closing themselves
-	retryAt  time.Time                                  // guarded by mu: when backing off, the next dial; else zero
-	failures int                                        // guarded by mu: consecutive failed dials
-	lastErr  error                                      // guarded by mu: the last dial error
-	changed  chan struct{}                              // guarded by mu: closed and replaced when State may have changed
+	started  bool                                               // guarded by mu: the maintainer runs
+	closed   bool                                               // guarded by mu
+	leased   map[*rpc.Conn]*puddle.Resource[*rpc.Conn]          // guarded by mu: connections held from puddle
+	evicted  map[*rpc.Conn]struct{}                             // guarded by mu: leased, out of the table, for the maintainer
+	draining map[*rpc.Conn]struct{}                             // guarded by mu: hijacked from puddle, closing themselves
+	retryAt  time.Time                                          // guarded by mu: when backing off, the next dial; else zero
+	failures int                                                // guarded by mu: consecutive failed dials
+	lastErr  error                                              // guarded by mu: the last dial error
+	changed  chan struct{}                                      // guarded by mu: closed and replaced when State may have changed
 	counts   struct{ dials, failed, redials, evictions uint64 } // guarded by mu
-	everUp   bool                                       // guarded by mu: a dial has succeeded
+	everUp   bool                                               // guarded by mu: a dial has succeeded
 }
 
 func newPool(addr string, size int, opts *Options) *Pool {

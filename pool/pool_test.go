@@ -160,11 +160,15 @@ func TestEvictionAndRedial(t *testing.T) {
 		{"frozen provider", func(px interface {
 			Freeze()
 			ResetAll() int
-		}) { px.Freeze() }, func(px interface{ Pass() }) { px.Pass() }, rpc.ErrHeartbeatTimeout},
+		}) {
+			px.Freeze()
+		}, func(px interface{ Pass() }) { px.Pass() }, rpc.ErrHeartbeatTimeout},
 		{"connection reset", func(px interface {
 			Freeze()
 			ResetAll() int
-		}) { px.ResetAll() }, func(interface{ Pass() }) {}, rpc.ErrConnLost},
+		}) {
+			px.ResetAll()
+		}, func(interface{ Pass() }) {}, rpc.ErrConnLost},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
