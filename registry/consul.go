@@ -309,3 +309,5 @@ func (c *Consul) closeIdle() {
 		c.owned.CloseIdleConnections()
 	}
 }
+
+var _ Registry = (*Consul)(nil)

@@ -221,3 +221,5 @@ func (r *memRegistration) Deregister(_ context.Context) error {
 	})
 	return nil
 }
+
+var _ Registry = (*Memory)(nil)

@@ -108,3 +108,5 @@ type staticRegistration struct{ inst Instance }
 
 func (r staticRegistration) Instance() Instance                 { return r.inst.clone() }
 func (r staticRegistration) Deregister(_ context.Context) error { return nil }
+
+var _ Registry = (*Static)(nil)
