@@ -26,12 +26,15 @@ const (
 	// BackingOff: no connection is ready, the last dial failed, and the pool
 	// waits before the next (Conn fails fast with ErrUnavailable).
 	BackingOff
+	// Draining: no connection is ready and one is draining: the provider
+	// announced shutdown and its in-flight calls are finishing.
+	Draining
 	// Closed: the pool's last user released it.
 	Closed
 )
 
 func (s State) String() string {
-	return [...]string{"idle", "connecting", "ready", "backing off", "closed"}[s]
+	return [...]string{"idle", "connecting", "ready", "backing off", "draining", "closed"}[s]
 }
 
 // Pool holds the connections to one provider address. It is safe for
@@ -49,21 +52,22 @@ type Pool struct {
 	kick   chan struct{} // capacity 1: wakes the maintainer
 	exited chan struct{} // closed when the maintainer has returned
 
-	table atomic.Pointer[[]*rpc.Conn] // ready connections; replaced (never modified) under mu
-	rr    atomic.Uint64               // round-robin position
+	table     atomic.Pointer[[]*rpc.Conn] // ready connections; replaced (never modified) under mu
+	rr        atomic.Uint64               // round-robin position
+	evictions atomic.Uint64               // connections evicted from the table
 
 	mu       sync.Mutex
-	started  bool                                               // guarded by mu: the maintainer runs
-	closed   bool                                               // guarded by mu
-	leased   map[*rpc.Conn]*puddle.Resource[*rpc.Conn]          // guarded by mu: connections held from puddle
-	evicted  map[*rpc.Conn]struct{}                             // guarded by mu: leased, out of the table, for the maintainer
-	draining map[*rpc.Conn]struct{}                             // guarded by mu: hijacked from puddle, closing themselves
-	retryAt  time.Time                                          // guarded by mu: when backing off, the next dial; else zero
-	failures int                                                // guarded by mu: consecutive failed dials
-	lastErr  error                                              // guarded by mu: the last dial error
-	changed  chan struct{}                                      // guarded by mu: closed and replaced when State may have changed
-	counts   struct{ dials, failed, redials, evictions uint64 } // guarded by mu
-	everUp   bool                                               // guarded by mu: a dial has succeeded
+	started  bool                                      // guarded by mu: the maintainer runs
+	closed   bool                                      // guarded by mu
+	leased   map[*rpc.Conn]*puddle.Resource[*rpc.Conn] // guarded by mu: connections held from puddle
+	evicted  map[*rpc.Conn]struct{}                    // guarded by mu: leased, out of the table, for the maintainer
+	draining map[*rpc.Conn]struct{}                    // guarded by mu: hijacked from puddle, closing themselves
+	retryAt  time.Time                                 // guarded by mu: when backing off, the next dial; else zero
+	failures int                                       // guarded by mu: consecutive failed dials
+	lastErr  error                                     // guarded by mu: the last dial error
+	changed  chan struct{}                             // guarded by mu: closed and replaced when State may have changed
+	counts   struct{ dials, failed, redials uint64 }   // guarded by mu
+	everUp   bool                                      // guarded by mu: a dial has succeeded
 }
 
 func newPool(addr string, size int, opts *Options) *Pool {
@@ -160,6 +164,8 @@ func (p *Pool) stateLocked() State {
 		return Closed
 	case len(*p.table.Load()) > 0:
 		return Ready
+	case p.drainingLocked():
+		return Draining
 	case !p.retryAt.IsZero():
 		return BackingOff
 	case p.started:
@@ -167,6 +173,24 @@ func (p *Pool) stateLocked() State {
 	}
 	return Idle
 }
+
+// drainingLocked reports whether a connection is draining; p.mu must be held.
+func (p *Pool) drainingLocked() bool {
+	if len(p.draining) > 0 {
+		return true
+	}
+	for c := range p.evicted {
+		if c.State() == rpc.StateDraining {
+			return true
+		}
+	}
+	return false
+}
+
+// Evictions returns how many connections have left the routing table
+// because they failed or drained. A change means a connection was lost,
+// even if another has already replaced it.
+func (p *Pool) Evictions() uint64 { return p.evictions.Load() }
 
 func (p *Pool) unavailableLocked() error {
 	return &UnavailableError{Addr: p.addr, Err: p.lastErr, Failures: p.failures, RetryIn: time.Until(p.retryAt)}
@@ -222,7 +246,7 @@ func (p *Pool) onConnState(c *rpc.Conn, s rpc.ConnState, err error) {
 	p.mu.Lock()
 	if _, ok := p.leased[c]; ok {
 		if p.removeLocked(c) {
-			p.counts.evictions++
+			p.evictions.Add(1)
 			if s == rpc.StateDraining {
 				p.log.Info("pool: provider is shutting down; connection draining")
 			} else {

@@ -31,7 +31,7 @@ func (p *Pool) Stats() Stats {
 		Dials:        p.counts.dials,
 		DialFailures: p.counts.failed,
 		Redials:      p.counts.redials,
-		Evictions:    p.counts.evictions,
+		Evictions:    p.evictions.Load(),
 		LastError:    p.lastErr,
 	}
 	if !p.retryAt.IsZero() {
