@@ -86,6 +86,9 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 // providers returns the current providers, waiting for the registry's first
 // answer if need be.
 func (c *Client) providers(ctx context.Context) (*endpointSet, error) {
+	if c.ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: client for %q", ErrClosed, c.service)
+	}
 	if set := c.set.Load(); set != nil {
 		return set, nil
 	}
