@@ -91,10 +91,7 @@ func candidates(eps, tried []*endpoint, buf []*endpoint) []*endpoint {
 // weights returns the providers' current weights and whether they are all
 // equal.
 func (c *Client) weights(cands []*endpoint, buf []int) ([]int, bool) {
-	var now time.Time
-	if c.opts.Warmup > 0 {
-		now = time.Now()
-	}
+	now := time.Now()
 	ws, same := buf[:0], true
 	for i, ep := range cands {
 		w := ep.weight(c.opts.Warmup, now)

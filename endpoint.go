@@ -16,8 +16,8 @@ type endpoint struct {
 	release func() // gives the pool back to the Manager
 	actives *pool.Actives
 
-	inst    atomic.Pointer[registry.Instance] // the latest registration
-	removed atomic.Bool                       // left the registry
+	info    atomic.Pointer[providerInfo] // from the latest registration
+	removed atomic.Bool                  // left the registry
 
 	inflight atomic.Int64  // this client's calls in flight
 	calls    atomic.Uint64 // this client's calls sent
@@ -29,24 +29,44 @@ type endpoint struct {
 // usable reports whether routing should consider the endpoint.
 func (e *endpoint) usable() bool { return !e.removed.Load() && e.pool.Usable() }
 
-// weight returns the routing weight, ramped up during warm-up.
-func (e *endpoint) weight(warmup time.Duration, now time.Time) int {
-	inst := e.inst.Load()
-	w := inst.Weight
-	if w <= 0 {
-		w = registry.DefaultWeight
+// providerInfo is what the registry says of a provider, parsed once.
+type providerInfo struct {
+	inst   registry.Instance
+	weight int           // registered weight, default applied
+	warmup time.Duration // announced under MetaWarmup; 0 if none
+}
+
+func newProviderInfo(inst registry.Instance) *providerInfo {
+	info := &providerInfo{inst: inst, weight: inst.Weight}
+	if info.weight <= 0 {
+		info.weight = registry.DefaultWeight
 	}
-	if warmup <= 0 || inst.StartedAt.IsZero() {
-		return w
+	if d, err := time.ParseDuration(inst.Meta[MetaWarmup]); err == nil && d > 0 {
+		info.warmup = d
 	}
-	up := now.Sub(inst.StartedAt)
-	if up >= warmup {
-		return w
+	return info
+}
+
+// weight returns the routing weight at now: the registered weight, ramped
+// up linearly over the warm-up period (the provider's announced one, else
+// fallback) from the provider's start.
+func (e *endpoint) weight(fallback time.Duration, now time.Time) int {
+	info := e.info.Load()
+	warmup := info.warmup
+	if warmup == 0 {
+		warmup = fallback
 	}
-	if up <= 0 {
+	if warmup <= 0 || info.inst.StartedAt.IsZero() {
+		return info.weight
+	}
+	up := now.Sub(info.inst.StartedAt)
+	switch {
+	case up >= warmup:
+		return info.weight
+	case up <= 0:
 		return 1
 	}
-	return max(1, int(int64(w)*int64(up)/int64(warmup)))
+	return max(1, int(int64(info.weight)*int64(up)/int64(warmup)))
 }
 
 // endpointSet is one snapshot of a service's providers.

@@ -85,11 +85,13 @@ type ClientOptions struct {
 	Sticky bool
 	// Version and Group select providers registered with exactly that
 	// version and group; empty matches only providers registered without
-	// one (Dubbo "version" and "group").
+	// one, "*" matches any (Dubbo "version" and "group").
 	Version, Group string
 	// Warmup ramps a newly started provider's weight up linearly over this
 	// period from its registered start time, so that a cold provider is not
-	// flooded (Dubbo "warmup", 10 min there by default). Default 0: off.
+	// flooded, for providers that do not announce their own period
+	// (ProviderOptions.Warmup; Dubbo "warmup", 10 min there by default).
+	// Default 0: off.
 	Warmup time.Duration
 	// Pool owns the connections. Default pool.Default(), shared by the whole
 	// process; give clients their own Manager to keep connections or

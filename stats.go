@@ -37,7 +37,7 @@ func (c *Client) Stats() ClientStats {
 	for _, ep := range set.eps {
 		st.Providers = append(st.Providers, ProviderStats{
 			Addr:     ep.addr,
-			Instance: *ep.inst.Load(),
+			Instance: ep.info.Load().inst,
 			State:    ep.pool.State(),
 			Weight:   ep.weight(c.opts.Warmup, now),
 			InFlight: ep.inflight.Load(),

@@ -33,7 +33,7 @@ func (c *Client) apply(insts []registry.Instance) {
 	next := make(map[string]*endpoint, len(insts))
 	var added []string
 	for _, inst := range insts {
-		if inst.Version != c.opts.Version || inst.Group != c.opts.Group {
+		if !matches(c.opts.Version, inst.Version) || !matches(c.opts.Group, inst.Group) {
 			continue
 		}
 		addr := inst.Addr()
@@ -45,7 +45,7 @@ func (c *Client) apply(insts []registry.Instance) {
 			ep = c.newEndpoint(addr)
 			added = append(added, addr)
 		}
-		ep.inst.Store(&inst)
+		ep.info.Store(newProviderInfo(inst))
 		next[addr] = ep
 	}
 	var gone []*endpoint
@@ -85,3 +85,7 @@ func (c *Client) newEndpoint(addr string) *endpoint {
 	connectUnlessLazy(ep, c.opts.Lazy)
 	return ep
 }
+
+// matches reports whether a provider's version or group is the one asked
+// for: equal, or anything when asked for "*".
+func matches(want, got string) bool { return want == "*" || want == got }

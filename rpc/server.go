@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,16 @@ func (s *Server) RegisterName(name string, rcvr any) error {
 	next[svc.name] = svc
 	s.services.Store(&next)
 	return nil
+}
+
+// Services returns the names of the registered services, sorted.
+func (s *Server) Services() []string {
+	names := make([]string, 0, len(*s.services.Load()))
+	for name := range *s.services.Load() {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and then returns
