@@ -51,8 +51,8 @@ type ProviderOptions struct {
 type Provider struct {
 	srv     *rpc.Server
 	log     *slog.Logger
-	serving atomic.Bool     // the accept loop runs and Stop has not begun
-	served  chan error      // Serve's result
+	serving atomic.Bool // the accept loop runs and Stop has not begun
+	served  chan error  // Serve's result
 	regs    []registry.Registration
 	stop    sync.Once
 	stopErr error
