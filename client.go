@@ -76,11 +76,20 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
 		defer cancel()
 	}
+	if len(c.opts.Interceptors) == 0 {
+		return c.call(ctx, &CallInfo{Service: c.service, Method: method}, req, resp)
+	}
+	return c.intercept(ctx, &CallInfo{Service: c.service, Method: method}, req, resp)
+}
+
+// call routes one call: it waits for the provider list and runs the cluster
+// policy.
+func (c *Client) call(ctx context.Context, info *CallInfo, req, resp any) error {
 	set, err := c.providers(ctx)
 	if err != nil {
 		return err
 	}
-	return c.invoke(ctx, set, method, req, resp)
+	return c.invoke(ctx, set, info, req, resp)
 }
 
 // providers returns the current providers, waiting for the registry's first

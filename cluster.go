@@ -10,7 +10,7 @@ import (
 
 // invoke runs one call under the cluster policy: Failover retries transport
 // failures on other providers, Failfast does not.
-func (c *Client) invoke(ctx context.Context, set *endpointSet, method string, req, resp any) error {
+func (c *Client) invoke(ctx context.Context, set *endpointSet, info *CallInfo, req, resp any) error {
 	var triedBuf [4]*endpoint
 	tried := triedBuf[:0]
 	var last error
@@ -25,7 +25,8 @@ func (c *Client) invoke(ctx context.Context, set *endpointSet, method string, re
 			}
 			return c.noProvider(set, nil)
 		}
-		err := c.callOne(ctx, ep, method, req, resp)
+		info.Provider, info.Attempts = ep.addr, info.Attempts+1
+		err := c.callOne(ctx, ep, info.Method, req, resp)
 		if err == nil {
 			c.stick(ep)
 			return nil
@@ -37,7 +38,7 @@ func (c *Client) invoke(ctx context.Context, set *endpointSet, method string, re
 		c.unstick(ep)
 		tried = append(tried, ep)
 		if attempt < c.opts.Retries {
-			c.log.Debug("longlink: retrying on another provider", "method", method, "failed", ep.addr, "err", err)
+			c.log.Debug("longlink: retrying on another provider", "method", info.Method, "failed", ep.addr, "err", err)
 		}
 	}
 	return last

@@ -67,6 +67,12 @@ func (s *EchoSvc) Hold(_ context.Context, m *Msg) (*Msg, error) {
 	return &Msg{ID: m.ID, From: s.name}, nil
 }
 
+// Meta answers with the value of the caller's metadata key "k".
+func (s *EchoSvc) Meta(ctx context.Context, m *Msg) (*Msg, error) {
+	s.calls.Add(1)
+	return &Msg{ID: m.ID, From: rpc.IncomingMetadata(ctx)["k"]}, nil
+}
+
 // Fail is an application error.
 func (s *EchoSvc) Fail(_ context.Context, m *Msg) (*Msg, error) {
 	s.calls.Add(1)

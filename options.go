@@ -100,6 +100,9 @@ type ClientOptions struct {
 	// Logger receives routing decisions worth knowing (retries at debug,
 	// providers added and removed at info). Default slog.Default().
 	Logger *slog.Logger
+	// Interceptors wrap every call, retries included, the first outermost.
+	// Default none.
+	Interceptors []ClientInterceptor
 }
 
 func (o ClientOptions) withDefaults() ClientOptions {

@@ -28,6 +28,8 @@ type Reply struct{ C int }
 
 func (a *Arith) Add(_ context.Context, x *Args) (*Reply, error) { return &Reply{C: x.A + x.B}, nil }
 
+func (a *Arith) Sub(_ context.Context, x *Args) (*Reply, error) { return &Reply{C: x.A - x.B}, nil }
+
 func (a *Arith) Div(_ context.Context, x *Args) (*Reply, error) {
 	if x.B == 0 {
 		return nil, errors.New("divide by zero")

@@ -92,6 +92,8 @@ type ServerOptions struct {
 	// Logger receives connection records (debug), rejected input (warn) and
 	// handler panics (error). Default slog.Default().
 	Logger *slog.Logger
+	// Interceptors wrap every request, the first outermost. Default none.
+	Interceptors []ServerInterceptor
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {

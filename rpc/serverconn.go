@@ -177,11 +177,13 @@ func (sc *serverConn) invoke(svc *service, m *method, arg reflect.Value, ctx *ha
 			err = &panicError{value: p}
 		}
 	}()
-	out := m.fn.Call([]reflect.Value{svc.rcvr, reflect.ValueOf(ctx), arg})
-	if e := out[1].Interface(); e != nil {
-		return nil, e.(error)
+	if ics := sc.srv.opts.Interceptors; len(ics) > 0 {
+		info := &ServerInfo{Service: svc.name, Method: m.name, Peer: sc.nc.RemoteAddr().String()}
+		return chain(ics, info, func(hctx context.Context, a any) (any, error) {
+			return m.call(hctx, svc, reflect.ValueOf(a))
+		})(ctx, arg.Interface())
 	}
-	return out[0].Interface(), nil
+	return m.call(ctx, svc, arg)
 }
 
 type panicError struct{ value any }

@@ -100,3 +100,12 @@ func (m *method) newArg() (decodeInto any, pass reflect.Value) {
 	p := reflect.New(m.argType)
 	return p.Interface(), p.Elem()
 }
+
+// call invokes the method on svc's receiver.
+func (m *method) call(ctx context.Context, svc *service, arg reflect.Value) (any, error) {
+	out := m.fn.Call([]reflect.Value{svc.rcvr, reflect.ValueOf(ctx), arg})
+	if e := out[1].Interface(); e != nil {
+		return nil, e.(error)
+	}
+	return out[0].Interface(), nil
+}
