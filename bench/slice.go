@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A slice is one system measured once: start it, run conc goroutines that
+// call in a closed loop, warm up, measure for a fixed time, stop everything.
+
+// sliceConfig says what one slice runs.
+type sliceConfig struct {
+	msg      string
+	conc     int
+	warmup   time.Duration
+	duration time.Duration
+	profile  string // if set, a CPU profile of the measured window goes here
+}
+
+// result accumulates what was measured over one or more slices.
+type result struct {
+	calls    uint64
+	errors   uint64
+	firstErr error
+	elapsed  time.Duration // measured wall time
+	cpu      time.Duration // process CPU time over the measured windows
+	mallocs  uint64        // heap allocations over the measured windows, server side included
+	bytes    uint64        // bytes allocated, likewise
+	lat      hist
+	leaked   int       // goroutines still running after a slice was stopped (worst slice)
+	rounds   []float64 // throughput of each slice, calls/s
+}
+
+func (r *result) throughput() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.calls) / r.elapsed.Seconds()
+}
+
+// perCall divides a total by the number of calls.
+func (r *result) perCall(total float64) float64 {
+	if r.calls == 0 {
+		return 0
+	}
+	return total / float64(r.calls)
+}
+
+func (r *result) add(o *result) {
+	r.calls += o.calls
+	r.errors += o.errors
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.mallocs += o.mallocs
+	r.bytes += o.bytes
+	r.lat.merge(&o.lat)
+	r.leaked = max(r.leaked, o.leaked)
+	r.rounds = append(r.rounds, o.rounds...)
+}
+
+const (
+	phaseWarmup int32 = iota
+	phaseMeasure
+	phaseStop
+)
+
+// worker is one calling goroutine's private record, so that recording
+// shares nothing.
+type worker struct {
+	lat      hist
+	errors   uint64
+	firstErr error
+}
+
+func (w *worker) loop(call func() error, phase *atomic.Int32) {
+	for phase.Load() != phaseStop {
+		t0 := time.Now()
+		err := call()
+		d := time.Since(t0)
+		if phase.Load() != phaseMeasure {
+			continue // only calls that complete inside the window count
+		}
+		if err != nil {
+			w.errors++
+			if w.firstErr == nil {
+				w.firstErr = err
+			}
+			continue
+		}
+		w.lat.record(d)
+	}
+}
+
+// stuckGrace is how long a slice waits for its goroutines' last calls before
+// it closes the system under them.
+const stuckGrace = 10 * time.Second
+
+// runSlice measures spec once.
+func runSlice(spec systemSpec, cfg sliceConfig) (*result, error) {
+	before := runtime.NumGoroutine()
+	sys, err := spec.start()
+	if err != nil {
+		return nil, fmt.Errorf("%s: start: %w", spec.name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	workers := make([]worker, cfg.conc)
+	calls := make([]func() error, cfg.conc)
+	for i := range calls {
+		if calls[i], err = sys.caller(ctx, cfg.msg); err != nil {
+			sys.close()
+			return nil, fmt.Errorf("%s: %w", spec.name, err)
+		}
+	}
+	var phase atomic.Int32
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() { workers[i].loop(calls[i], &phase) })
+	}
+
+	time.Sleep(cfg.warmup)
+	stopProfile := startProfile(cfg.profile)
+	u0 := readUsage()
+	phase.Store(phaseMeasure)
+	time.Sleep(cfg.duration)
+	phase.Store(phaseStop)
+	u1 := readUsage()
+	stopProfile()
+
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		sys.close()
+	case <-time.After(stuckGrace):
+		cancel() // calls stuck for this long: fail them
+		sys.close()
+		<-waited
+	}
+	cancel()
+
+	r := &result{
+		elapsed: u1.at.Sub(u0.at),
+		cpu:     u1.cpu - u0.cpu,
+		mallocs: u1.mallocs - u0.mallocs,
+		bytes:   u1.bytes - u0.bytes,
+		leaked:  waitGoroutines(before, 5*time.Second),
+	}
+	for i := range workers {
+		w := &workers[i]
+		r.lat.merge(&w.lat)
+		r.errors += w.errors
+		if r.firstErr == nil {
+			r.firstErr = w.firstErr
+		}
+	}
+	r.calls = r.lat.n
+	r.rounds = []float64{r.throughput()}
+	return r, nil
+}
+
+// waitGoroutines waits until at most n goroutines run, or for d, and
+// returns how many more than n still run.
+func waitGoroutines(n int, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for {
+		extra := runtime.NumGoroutine() - n
+		if extra <= 0 || time.Now().After(deadline) {
+			return max(extra, 0)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startProfile starts a CPU profile into path, if path is set, and returns
+// the function that stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cpu profile: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "cpu profile: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
