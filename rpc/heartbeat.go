@@ -27,6 +27,10 @@ func (c *Conn) heartbeatLoop() {
 			continue
 		}
 		missed++
+		c.log.Debug("rpc: heartbeat missed", "missed", missed, "of", c.opts.MaxMissedHeartbeats)
+		if f := c.opts.OnHeartbeatMissed; f != nil {
+			f(c, missed)
+		}
 		if missed >= c.opts.MaxMissedHeartbeats {
 			c.fail(&ConnError{Addr: c.addr, Reason: ErrHeartbeatTimeout,
 				Err: fmt.Errorf("nothing read for %d intervals of %v", missed, c.opts.HeartbeatInterval)})

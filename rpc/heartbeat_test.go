@@ -35,7 +35,9 @@ func TestHeartbeatDeclaresSilentPeerDead(t *testing.T) {
 				client, peer := net.Pipe()
 				defer peer.Close()
 				start := time.Now()
-				c := rpc.NewConn(client, rpc.ClientOptions{HeartbeatInterval: tc.interval, MaxMissedHeartbeats: tc.missed, Logger: quietLogger})
+				var misses []int
+				c := rpc.NewConn(client, rpc.ClientOptions{HeartbeatInterval: tc.interval, MaxMissedHeartbeats: tc.missed, Logger: quietLogger,
+					OnHeartbeatMissed: func(_ *rpc.Conn, n int) { misses = append(misses, n) }})
 				defer c.Close()
 				call := c.Go(context.Background(), "Arith", "Add", &Args{}, new(Reply), nil)
 
@@ -43,6 +45,9 @@ func TestHeartbeatDeclaresSilentPeerDead(t *testing.T) {
 				elapsed := time.Since(start)
 				if lo, hi := time.Duration(missed)*tc.interval, time.Duration(missed+1)*tc.interval; elapsed < lo || elapsed > hi {
 					t.Fatalf("declared dead after %v, want within [%v, %v]", elapsed, lo, hi)
+				}
+				if len(misses) != missed || misses[0] != 1 || misses[missed-1] != missed {
+					t.Fatalf("OnHeartbeatMissed saw %v, want 1..%d", misses, missed)
 				}
 				err := (<-call.Done).Error
 				var ne net.Error

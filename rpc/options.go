@@ -48,6 +48,11 @@ type ClientOptions struct {
 	// (the peer announced shutdown) or Closed (err says why). It runs on the
 	// connection's own goroutines and must not block or call Close.
 	OnStateChange func(c *Conn, s ConnState, err error)
+	// OnHeartbeatMissed, if set, is called on the heartbeat goroutine after
+	// each interval in which nothing was read, with the number of such
+	// intervals in a row (the last call before a heartbeat timeout has
+	// missed == MaxMissedHeartbeats). It must not block.
+	OnHeartbeatMissed func(c *Conn, missed int)
 }
 
 func (o ClientOptions) withDefaults() ClientOptions {
