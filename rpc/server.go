@@ -14,8 +14,9 @@ import (
 // Server serves registered services on any number of listeners.
 //
 // Goroutines: one accept loop per Serve call (the caller's), one reader and
-// one writer per connection, one per running request, and one idle sweeper
-// per server. Close stops them all and returns after they have exited.
+// one writer per connection, one idle sweeper, and worker goroutines that
+// run requests (one per request running, kept for reuse while requests keep
+// coming). Close stops them all and returns after they have exited.
 type Server struct {
 	opts     ServerOptions
 	log      *slog.Logger
@@ -24,6 +25,7 @@ type Server struct {
 
 	ctx    context.Context // parent of every connection's context; ended by Close
 	cancel context.CancelFunc
+	tasks  chan task // unbuffered: requests handed to idle workers
 
 	mu           sync.Mutex
 	listeners    map[net.Listener]struct{} // guarded by mu
@@ -49,6 +51,7 @@ func NewServer(opts ServerOptions) *Server {
 		listeners:    make(map[net.Listener]struct{}),
 		conns:        make(map[*serverConn]struct{}),
 		connsChanged: make(chan struct{}),
+		tasks:        make(chan task),
 	}
 	s.services.Store(&map[string]*service{})
 	return s

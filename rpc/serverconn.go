@@ -133,17 +133,18 @@ func (sc *serverConn) dispatch(id uint64, body []byte) {
 	}
 	sc.inflight.Add(1)
 	sc.srv.handlers.Add(1)
-	go sc.run(id, svc, m, arg, newHandlerCtx(sc.ctx, q.timeout, q.md))
+	sc.srv.startTask(task{sc: sc, id: id, svc: svc, m: m, arg: arg, ctx: newHandlerCtx(sc.ctx, q.timeout, q.md)})
 }
 
 // run executes one request and queues its reply.
-func (sc *serverConn) run(id uint64, svc *service, m *method, arg reflect.Value, ctx *handlerCtx) {
+func (sc *serverConn) run(t task) {
 	defer sc.srv.handlers.Done()
 	defer sc.inflight.Add(-1)
-	defer m.active.Add(-1)
+	defer t.m.active.Add(-1)
 
-	result, err := sc.invoke(svc, m, arg, ctx)
-	ctx.finish()
+	id := t.id
+	result, err := sc.invoke(t.svc, t.m, t.arg, t.ctx)
+	t.ctx.finish()
 	e := getEncoder()
 	defer putEncoder(e)
 	switch {

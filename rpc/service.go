@@ -103,7 +103,9 @@ func (m *method) newArg() (decodeInto any, pass reflect.Value) {
 
 // call invokes the method on svc's receiver.
 func (m *method) call(ctx context.Context, svc *service, arg reflect.Value) (any, error) {
-	out := m.fn.Call([]reflect.Value{svc.rcvr, reflect.ValueOf(ctx), arg})
+	// A Value of the interface type spares Call a check that ctx's dynamic
+	// type implements context.Context on every request.
+	out := m.fn.Call([]reflect.Value{svc.rcvr, reflect.ValueOf(&ctx).Elem(), arg})
 	if e := out[1].Interface(); e != nil {
 		return nil, e.(error)
 	}
