@@ -72,6 +72,7 @@ func parseFlags() (*config, error) {
 	flag.DurationVar(&c.idleHeartbeat, "idle-heartbeat", time.Second, "idle clients' HeartbeatInterval")
 	flag.DurationVar(&c.idleDuration, "idle-duration", 30*time.Second, "window over which the provider's CPU is measured")
 	flag.StringVar(&c.profile.prefix, "cpuprofile", "", "write a CPU profile of each measured slice of -profile-systems to PREFIX-system-msg-cN-rR.prof")
+	flag.BoolVar(&c.profile.allocs, "allocprofile", false, "with -cpuprofile, also write allocation profiles at the start and end of each profiled slice (...-allocs-base.prof, ...-allocs.prof)")
 	flag.StringVar(&profSystems, "profile-systems", "longlink", "systems to profile with -cpuprofile")
 	flag.StringVar(&c.role, "role", "", "internal: idle-server or idle-clients")
 	flag.StringVar(&c.addr, "addr", "", "internal: the provider's address, for -role=idle-clients")

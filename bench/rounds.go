@@ -31,13 +31,14 @@ type roundsPlan struct {
 type profileConfig struct {
 	prefix  string   // file name prefix; empty: no profiles
 	systems []string // names of the systems to profile
+	allocs  bool     // allocation profiles too
 }
 
 func (c profileConfig) path(sys string, bc benchCase, round int) string {
 	if c.prefix == "" || !slices.Contains(c.systems, sys) {
 		return ""
 	}
-	return fmt.Sprintf("%s-%s-%s-c%d-r%d.prof", c.prefix, sys, bc.msg, bc.conc, round)
+	return fmt.Sprintf("%s-%s-%s-c%d-r%d", c.prefix, sys, bc.msg, bc.conc, round)
 }
 
 // sliceOverhead is the planned time to start and stop a system.
@@ -91,7 +92,7 @@ func (p *roundsPlan) run(prog *progress) (*measurements, error) {
 				slot++
 				r, err := runSlice(spec, sliceConfig{
 					msg: c.msg, conc: c.conc, warmup: p.warmup, duration: p.duration,
-					profile: p.profile.path(spec.name, c, round+1),
+					profile: p.profile.path(spec.name, c, round+1), allocs: p.profile.allocs,
 				})
 				if err != nil {
 					return nil, err

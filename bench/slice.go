@@ -20,7 +20,8 @@ type sliceConfig struct {
 	conc     int
 	warmup   time.Duration
 	duration time.Duration
-	profile  string // if set, a CPU profile of the measured window goes here
+	profile  string // if set, profiles of the measured window go to files named after it
+	allocs   bool   // also profile allocations
 }
 
 // result accumulates what was measured over one or more slices.
@@ -128,7 +129,7 @@ func runSlice(spec systemSpec, cfg sliceConfig) (*result, error) {
 	}
 
 	time.Sleep(cfg.warmup)
-	stopProfile := startProfile(cfg.profile)
+	stopProfile := startProfile(cfg.profile, cfg.allocs)
 	u0 := readUsage()
 	phase.Store(phaseMeasure)
 	time.Sleep(cfg.duration)
@@ -181,13 +182,19 @@ func waitGoroutines(n int, d time.Duration) int {
 	}
 }
 
-// startProfile starts a CPU profile into path, if path is set, and returns
-// the function that stops it.
-func startProfile(path string) func() {
+// startProfile starts the profiles of a measured window, if path is set,
+// and returns the function that ends them: a CPU profile into path+".prof"
+// and, with allocs, the allocation profile at the start and at the end of
+// the window (path+"-allocs-base.prof", path+"-allocs.prof"; compare them
+// with pprof -diff_base).
+func startProfile(path string, allocs bool) func() {
 	if path == "" {
 		return func() {}
 	}
-	f, err := os.Create(path)
+	if allocs {
+		writeAllocs(path + "-allocs-base.prof")
+	}
+	f, err := os.Create(path + ".prof")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cpu profile: %v\n", err)
 		return func() {}
@@ -200,5 +207,19 @@ func startProfile(path string) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		if allocs {
+			writeAllocs(path + "-allocs.prof")
+		}
+	}
+}
+
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "allocs profile: %v\n", err)
 	}
 }
