@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,7 @@ type Conn struct {
 	done chan struct{} // closed by fail once pending calls learned err
 	wg   sync.WaitGroup
 
+	auth   string // "Bearer <Token>", or empty
 	nextID atomic.Uint64
 	state  atomic.Uint32 // ConnState; written under mu
 
@@ -89,6 +91,19 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Conn, error) {
 		return nil, fmt.Errorf("rpc: dial %s: %w", addr, err)
 	}
 	setKeepAlive(nc, opts.TCPKeepAlive)
+	if opts.TLS != nil {
+		cfg := opts.TLS
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("rpc: TLS handshake with %s: %w", addr, err)
+		}
+		nc = tc
+	}
 	return newConn(nc, addr, opts), nil
 }
 
@@ -107,6 +122,9 @@ func newConn(nc net.Conn, addr string, opts ClientOptions) *Conn {
 		w:       newFrameWriter(nc),
 		done:    make(chan struct{}),
 		pending: make(map[uint64]*Call),
+	}
+	if opts.Token != "" {
+		c.auth = "Bearer " + opts.Token
 	}
 	c.wg.Add(2)
 	go c.readLoop()
@@ -223,7 +241,7 @@ func (c *Conn) send(ctx context.Context, call *Call) error {
 	id := c.nextID.Add(1)
 	e := getEncoder()
 	defer putEncoder(e)
-	if err := e.appendRequest(id, call.Service, call.Method, timeout, OutgoingMetadata(ctx), call.Args); err != nil {
+	if err := e.appendRequest(id, call.Service, call.Method, timeout, OutgoingMetadata(ctx), c.auth, call.Args); err != nil {
 		return err
 	}
 	if n := len(e.b) - headerLen; n > c.opts.MaxFrameSize {

@@ -13,21 +13,36 @@ import (
 // maxMetadataPairs bounds the metadata a request may carry.
 const maxMetadataPairs = 64
 
-// appendRequest appends a complete request frame to e.b.
-func (e *encoder) appendRequest(id uint64, service, method string, timeout time.Duration, md Metadata, arg any) error {
+// metaAuthorization is the metadata key that carries credentials.
+const metaAuthorization = "authorization"
+
+// appendRequest appends a complete request frame to e.b. A non-empty auth is
+// sent as the "authorization" metadata pair, overriding md's.
+func (e *encoder) appendRequest(id uint64, service, method string, timeout time.Duration, md Metadata, auth string, arg any) error {
 	off := len(e.b)
 	e.b = appendHeader(e.b, flagRequest|flagTwoWay, 0, id, 0)
 	e.b = appendArrayLen(e.b, 5)
 	e.b = appendString(e.b, service)
 	e.b = appendString(e.b, method)
 	e.b = appendInt(e.b, int64(timeout))
-	if len(md) == 0 {
+	n := len(md)
+	if _, dup := md[metaAuthorization]; auth != "" && !dup {
+		n++
+	}
+	if n == 0 {
 		e.b = appendNil(e.b)
 	} else {
-		e.b = appendMapLen(e.b, len(md))
+		e.b = appendMapLen(e.b, n)
 		for k, v := range md {
+			if k == metaAuthorization && auth != "" {
+				v = auth
+			}
 			e.b = appendString(e.b, k)
 			e.b = appendString(e.b, v)
+		}
+		if _, dup := md[metaAuthorization]; auth != "" && !dup {
+			e.b = appendString(e.b, metaAuthorization)
+			e.b = appendString(e.b, auth)
 		}
 	}
 	if err := e.enc.Encode(arg); err != nil {

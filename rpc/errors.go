@@ -43,9 +43,12 @@ var (
 	ErrUnknownMethod = errors.New("rpc: unknown method")
 	// ErrBadRequest: the request body or its argument could not be decoded.
 	ErrBadRequest = errors.New("rpc: bad request")
-	// ErrOverloaded: the method's concurrency limit was reached; the handler
-	// did not run.
+	// ErrOverloaded: a concurrency limit (the method's Executes, or the
+	// connection's MaxRequestsPerConn) was reached; the handler did not run.
 	ErrOverloaded = errors.New("rpc: server overloaded")
+	// ErrUnauthenticated: the server's Authenticate refused the request's
+	// credentials; the handler did not run.
+	ErrUnauthenticated = errors.New("rpc: unauthenticated")
 )
 
 // Status is the outcome a response frame carries.
@@ -53,24 +56,26 @@ type Status uint8
 
 // Statuses on the wire; rpc/PROTOCOL.md lists the same table.
 const (
-	StatusOK             Status = 0
-	StatusApplication    Status = 1
-	StatusInternal       Status = 2
-	StatusUnknownService Status = 3
-	StatusUnknownMethod  Status = 4
-	StatusBadRequest     Status = 5
-	StatusOverloaded     Status = 6
-	StatusDeadline       Status = 7
+	StatusOK              Status = 0
+	StatusApplication     Status = 1
+	StatusInternal        Status = 2
+	StatusUnknownService  Status = 3
+	StatusUnknownMethod   Status = 4
+	StatusBadRequest      Status = 5
+	StatusOverloaded      Status = 6
+	StatusDeadline        Status = 7
+	StatusUnauthenticated Status = 8
 )
 
 var statusErrors = [...]error{
-	StatusApplication:    ErrApplication,
-	StatusInternal:       ErrInternal,
-	StatusUnknownService: ErrUnknownService,
-	StatusUnknownMethod:  ErrUnknownMethod,
-	StatusBadRequest:     ErrBadRequest,
-	StatusOverloaded:     ErrOverloaded,
-	StatusDeadline:       context.DeadlineExceeded,
+	StatusApplication:     ErrApplication,
+	StatusInternal:        ErrInternal,
+	StatusUnknownService:  ErrUnknownService,
+	StatusUnknownMethod:   ErrUnknownMethod,
+	StatusBadRequest:      ErrBadRequest,
+	StatusOverloaded:      ErrOverloaded,
+	StatusDeadline:        context.DeadlineExceeded,
+	StatusUnauthenticated: ErrUnauthenticated,
 }
 
 // String names the status.

@@ -38,7 +38,7 @@ func AppendHeader(b []byte, flags byte, status uint8, id uint64, length int) []b
 func AppendRequest(id uint64, service, method string, md Metadata, arg any) ([]byte, error) {
 	e := getEncoder()
 	defer putEncoder(e)
-	if err := e.appendRequest(id, service, method, 0, md, arg); err != nil {
+	if err := e.appendRequest(id, service, method, 0, md, "", arg); err != nil {
 		return nil, err
 	}
 	return append([]byte(nil), e.b...), nil

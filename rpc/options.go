@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
@@ -14,6 +15,7 @@ const (
 	DefaultDialTimeout         = 3 * time.Second
 	DefaultTCPKeepAlive        = 15 * time.Second
 	DefaultIdleTimeout         = 30 * time.Second
+	DefaultHandshakeTimeout    = 10 * time.Second
 )
 
 // ClientOptions configure a client connection. The zero value is ready to
@@ -38,9 +40,18 @@ type ClientOptions struct {
 	// keepalive (3 probes), a second line of defence under the heartbeats.
 	// Default 15 s; negative disables it.
 	TCPKeepAlive time.Duration
-	// Dial opens the underlying connection, for TLS or fault injection.
-	// Default: a net.Dialer with DialTimeout and TCPKeepAlive.
+	// Dial opens the underlying connection, for fault injection or custom
+	// transports. Default: a net.Dialer with DialTimeout and TCPKeepAlive.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLS, if set, makes the connection TLS: the handshake runs within Dial
+	// and a server whose certificate does not verify is refused. If its
+	// ServerName is empty, the host of the dialled address is used. For
+	// mutual TLS, set Certificates. Default nil: plain TCP.
+	TLS *tls.Config
+	// Token, if set, is sent with every request as the metadata pair
+	// "authorization: Bearer <Token>", for servers that Authenticate.
+	// Default: none.
+	Token string
 	// Logger receives connection lifecycle records (debug) and failures
 	// (warn). Default slog.Default().
 	Logger *slog.Logger
@@ -99,6 +110,26 @@ type ServerOptions struct {
 	Logger *slog.Logger
 	// Interceptors wrap every request, the first outermost. Default none.
 	Interceptors []ServerInterceptor
+	// TLS, if set, makes every accepted connection TLS; the handshake runs
+	// on the connection's own goroutine within HandshakeTimeout. For mutual
+	// TLS set ClientAuth to tls.RequireAndVerifyClientCert and ClientCAs.
+	// Default nil: plain TCP.
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake. Default 10 s.
+	HandshakeTimeout time.Duration
+	// MaxConnections caps the connections served at once; one over the cap
+	// is closed as soon as it is accepted (the client sees it fail and backs
+	// off). Default 0: no cap.
+	MaxConnections int
+	// MaxRequestsPerConn caps the requests running at once per connection; a
+	// request over the cap is answered StatusOverloaded at once. Default 0:
+	// no cap.
+	MaxRequestsPerConn int
+	// Authenticate, if set, is asked about every request before its argument
+	// is decoded, with the caller's metadata; an error refuses the request
+	// with StatusUnauthenticated and the error's text. TokenAuth returns one
+	// for bearer tokens. Default nil: every request is accepted.
+	Authenticate func(info *ServerInfo, md Metadata) error
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {
@@ -113,6 +144,9 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	return o
 }

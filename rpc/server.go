@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -167,13 +168,22 @@ func (s *Server) startSweeperLocked() {
 	}
 }
 
-// addConn starts serving nc unless the server is closing.
+// addConn starts serving nc unless the server is closing or full.
 func (s *Server) addConn(nc net.Conn) {
 	setKeepAlive(nc, s.opts.TCPKeepAlive)
+	if _, ok := nc.(*tls.Conn); !ok && s.opts.TLS != nil {
+		nc = tls.Server(nc, s.opts.TLS)
+	}
 	sc := newServerConn(s, nc)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	if max := s.opts.MaxConnections; max > 0 && len(s.conns) >= max {
+		s.mu.Unlock()
+		s.log.Warn("rpc: connection limit reached; closing a new connection", "peer", sc.peer, "max", max)
 		_ = nc.Close()
 		return
 	}

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 type serverConn struct {
 	srv    *Server
 	nc     net.Conn
+	peer   string // remote address
 	log    *slog.Logger
 	fr     *frameReader // owned by the reader goroutine; fr.reads is atomic
 	w      *frameWriter
@@ -36,10 +38,12 @@ type serverConn struct {
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
 	ctx, cancel := context.WithCancel(s.ctx)
+	peer := nc.RemoteAddr().String()
 	return &serverConn{
 		srv:         s,
 		nc:          nc,
-		log:         s.log.With("peer", nc.RemoteAddr().String()),
+		peer:        peer,
+		log:         s.log.With("peer", peer),
 		fr:          newFrameReader(nc, s.opts.MaxFrameSize),
 		w:           newFrameWriter(nc),
 		ctx:         ctx,
@@ -56,6 +60,15 @@ func (sc *serverConn) announceClosing() {
 
 func (sc *serverConn) readLoop() {
 	defer sc.srv.loops.Done()
+	if tc, ok := sc.nc.(*tls.Conn); ok {
+		ctx, cancel := context.WithTimeout(sc.ctx, sc.srv.opts.HandshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			sc.close(fmt.Errorf("%w: TLS handshake: %w", errBadPeer, err))
+			return
+		}
+	}
 	for {
 		h, body, err := sc.fr.next()
 		if err != nil {
@@ -93,7 +106,7 @@ func (sc *serverConn) close(reason error) {
 		sc.cancel()
 		sc.srv.removeConn(sc)
 		switch {
-		case errors.Is(reason, ErrProtocol), errors.Is(reason, ErrFrameTooLarge), reason == io.ErrUnexpectedEOF:
+		case errors.Is(reason, ErrProtocol), errors.Is(reason, ErrFrameTooLarge), reason == io.ErrUnexpectedEOF, errors.Is(reason, errBadPeer):
 			sc.log.Warn("rpc: closing connection: bad input", "reason", reason)
 		case reason == errIdle:
 			sc.log.Info("rpc: closing idle connection", "idle_timeout", sc.srv.opts.IdleTimeout)
@@ -119,6 +132,16 @@ func (sc *serverConn) dispatch(id uint64, body []byte) {
 	m := svc.methods[string(q.method)]
 	if m == nil {
 		sc.replyError(id, StatusUnknownMethod, fmt.Sprintf("service %q has no method %q", q.service, q.method))
+		return
+	}
+	if auth := sc.srv.opts.Authenticate; auth != nil {
+		if err := auth(&ServerInfo{Service: svc.name, Method: m.name, Peer: sc.peer}, q.md); err != nil {
+			sc.replyError(id, StatusUnauthenticated, err.Error())
+			return
+		}
+	}
+	if max := sc.srv.opts.MaxRequestsPerConn; max > 0 && sc.inflight.Load() >= int64(max) {
+		sc.replyError(id, StatusOverloaded, fmt.Sprintf("%d requests running on this connection, its limit", max))
 		return
 	}
 	into, arg := m.newArg()
@@ -179,13 +202,17 @@ func (sc *serverConn) invoke(svc *service, m *method, arg reflect.Value, ctx *ha
 		}
 	}()
 	if ics := sc.srv.opts.Interceptors; len(ics) > 0 {
-		info := &ServerInfo{Service: svc.name, Method: m.name, Peer: sc.nc.RemoteAddr().String()}
+		info := &ServerInfo{Service: svc.name, Method: m.name, Peer: sc.peer}
 		return chain(ics, info, func(hctx context.Context, a any) (any, error) {
 			return m.call(hctx, svc, reflect.ValueOf(a))
 		})(ctx, arg.Interface())
 	}
 	return m.call(ctx, svc, arg)
 }
+
+// errBadPeer marks a connection closed because the peer failed to set it up
+// (a TLS handshake), which is logged like bad input.
+var errBadPeer = errors.New("peer refused")
 
 type panicError struct{ value any }
 
