@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -121,11 +122,13 @@ type detectReport struct {
 	trials  int
 	results []*detectResult
 	netns   string // why kernel-level scenarios were skipped, if they were
+	leaked  int    // goroutines still running after every trial was stopped
 }
 
 // runDetect runs every scenario's trials concurrently.
 func runDetect(trials int, bound time.Duration, withNetns bool, configs []detectConfig, prog *progress) *detectReport {
 	rep := &detectReport{bound: bound, trials: trials}
+	before := runtime.NumGoroutine()
 	var ns *netns
 	if withNetns {
 		var err error
@@ -155,7 +158,12 @@ func runDetect(trials int, bound time.Duration, withNetns bool, configs []detect
 		}
 	}
 	wg.Wait()
-	prog.done(bound+10*time.Second, "[detect] %d scenarios x %d trials done", len(rep.results), trials)
+	rep.leaked = waitGoroutines(before, 5*time.Second)
+	line := fmt.Sprintf("[detect] %d scenarios x %d trials done", len(rep.results), trials)
+	if rep.leaked > 0 {
+		line += fmt.Sprintf("  WARNING: %d goroutines still running after stop", rep.leaked)
+	}
+	prog.done(bound+10*time.Second, "%s", line)
 	return rep
 }
 

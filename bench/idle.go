@@ -54,12 +54,14 @@ func (r *idleReport) perConn(total, base uint64) float64 {
 
 // runIdle runs the suite: n connections heartbeating every hb, provider CPU
 // measured over window.
-func runIdle(n int, hb, window time.Duration, prog *progress) (*idleReport, error) {
+// With profile set, the provider writes a CPU profile of the window to
+// profile+"-idle-server.prof".
+func runIdle(n int, hb, window time.Duration, profile string, prog *progress) (*idleReport, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startChild(exe, "-role=idle-server", "-idle-duration="+window.String())
+	srv, err := startChild(exe, "-role=idle-server", "-idle-duration="+window.String(), "-cpuprofile="+profile)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +214,7 @@ func rss() uint64 {
 // idleServerMain is the provider process: "addr A" once listening; on
 // "measure N", waits for N connections, measures, answers "measure {json}".
 // Ends when stdin closes.
-func idleServerMain(window time.Duration) error {
+func idleServerMain(window time.Duration, profile string) error {
 	raiseFileLimit()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -244,9 +246,14 @@ func idleServerMain(window time.Duration) error {
 		rep.Conns = int(ln.accepted.Load())
 		rep.Window = window
 		rep.HeapStart, rep.StackStart = heapAndStack()
+		stopProfile := func() {}
+		if profile != "" {
+			stopProfile = startProfile(profile+"-idle-server", false)
+		}
 		c0, t0 := cpuTime(), time.Now()
 		time.Sleep(window)
 		rep.CPU, rep.Window = cpuTime()-c0, time.Since(t0)
+		stopProfile()
 		rep.HeapEnd, rep.StackEnd = heapAndStack()
 		rep.RSSEnd = rss()
 		rep.Goroutines = runtime.NumGoroutine()

@@ -71,7 +71,7 @@ func parseFlags() (*config, error) {
 	flag.IntVar(&c.idleConns, "idle-conns", 10000, "idle connections held by the provider")
 	flag.DurationVar(&c.idleHeartbeat, "idle-heartbeat", time.Second, "idle clients' HeartbeatInterval")
 	flag.DurationVar(&c.idleDuration, "idle-duration", 30*time.Second, "window over which the provider's CPU is measured")
-	flag.StringVar(&c.profile.prefix, "cpuprofile", "", "write a CPU profile of each measured slice of -profile-systems to PREFIX-system-msg-cN-rR.prof")
+	flag.StringVar(&c.profile.prefix, "cpuprofile", "", "write a CPU profile of each measured slice of -profile-systems to PREFIX-system-msg-cN-rR.prof, and of the idle provider to PREFIX-idle-server.prof")
 	flag.BoolVar(&c.profile.allocs, "allocprofile", false, "with -cpuprofile, also write allocation profiles at the start and end of each profiled slice (...-allocs-base.prof, ...-allocs.prof)")
 	flag.StringVar(&profSystems, "profile-systems", "longlink", "systems to profile with -cpuprofile")
 	flag.StringVar(&c.role, "role", "", "internal: idle-server or idle-clients")
@@ -192,7 +192,7 @@ func main() {
 func run(c *config) error {
 	switch c.role {
 	case "idle-server":
-		return idleServerMain(c.idleDuration)
+		return idleServerMain(c.idleDuration, c.profile.prefix)
 	case "idle-clients":
 		return idleClientsMain(c.addr, c.idleConns, c.idleHeartbeat)
 	case "":
@@ -243,7 +243,7 @@ func run(c *config) error {
 		rep.detect = runDetect(c.detectTrials, c.detectBound, c.netns, selectedDetectConfigs(c.detectConfigs), prog)
 	}
 	if c.has("idle") {
-		if rep.idle, err = runIdle(c.idleConns, c.idleHeartbeat, c.idleDuration, prog); err != nil {
+		if rep.idle, err = runIdle(c.idleConns, c.idleHeartbeat, c.idleDuration, c.profile.prefix, prog); err != nil {
 			rep.idleErr = err
 			prog.note("[idle] failed: %v", err)
 		}

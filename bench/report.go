@@ -178,6 +178,27 @@ func (r *report) ratioSection(p printer) {
 		}
 	}
 	p("\n")
+	p("CPU time per call is less sensitive than throughput to other work on the machine (it counts this process only). Each system's CPU per call, as a multiple of longlink's (one shared connection):\n\n")
+	p("| case |")
+	for _, s := range m.plan.systems {
+		p(" %s |", s.name)
+	}
+	p("\n|---|%s\n", strings.Repeat("---:|", len(m.plan.systems)))
+	for _, bc := range m.plan.cases {
+		base := m.get(bc, "longlink")
+		p("| %s |", bc)
+		for _, s := range m.plan.systems {
+			res := m.get(bc, s.name)
+			cpu := res.perCall(float64(res.cpu.Nanoseconds())) / 1e3
+			if b := base.perCall(float64(base.cpu.Nanoseconds())) / 1e3; b > 0 {
+				p(" %.1f µs (%.2fx) |", cpu, cpu/b)
+			} else {
+				p(" %.1f µs |", cpu)
+			}
+		}
+		p("\n")
+	}
+	p("\n")
 }
 
 func hasSystem(m *measurements, name string) bool {
@@ -303,6 +324,9 @@ func (r *report) detectSection(p printer) {
 		p("| %s | %s | %s | %s | %s | %s |\n", sc.fault, sc.config.name, sc.traffic, cells, reason, sc.config.expectation(sc.fault, sc.traffic))
 	}
 	p("\n")
+	if d.leaked > 0 {
+		p("%d goroutines were still running after every trial had been stopped.\n\n", d.leaked)
+	}
 }
 
 func (r *report) idleSection(p printer) {
@@ -323,7 +347,7 @@ func (r *report) idleSection(p printer) {
 		i.perConn(i.HeapStart, i.BaseHeap)/1024, i.perConn(i.StackStart, i.BaseStack)/1024, verdict(start/1024, 20, true))
 	p("| heap+stack per connection, end | %.1f KiB (heap %.1f + stack %.1f) | <= 20 KiB: %s |\n", end/1024,
 		i.perConn(i.HeapEnd, i.BaseHeap)/1024, i.perConn(i.StackEnd, i.BaseStack)/1024, verdict(end/1024, 20, true))
-	p("| RSS per connection, end (includes kernel-side page use only as far as the process maps it) | %.1f KiB | |\n", i.perConn(i.RSSEnd, i.BaseRSS)/1024)
+	p("| RSS per connection, end (user space only: kernel socket buffers are not counted) | %.1f KiB | |\n", i.perConn(i.RSSEnd, i.BaseRSS)/1024)
 	p("| goroutines per connection | %.2f | |\n", float64(i.Goroutines-i.BaseGoroutine)/float64(max(i.Conns, 1)))
 	p("| provider CPU | %.2f %% of one core | <= 5 %%: %s |\n", cpu, verdict(cpu, 5, true))
 	p("| client process CPU (%d clients heartbeating), for comparison | %.2f %% of one core | |\n", i.Conns, 100*i.ClientCPU.Seconds()/i.Window.Seconds())
