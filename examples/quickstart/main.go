@@ -143,6 +143,7 @@ func run(ctx context.Context, w io.Writer, opts options) error {
 		time.Sleep(5 * time.Millisecond)
 	}
 	out.say("EVICTED beta after %v: heartbeats went unanswered", time.Since(frozenAt).Round(time.Millisecond))
+	load.served() // the next phase counts from the eviction
 	time.Sleep(opts.phase)
 	out.phase("while beta is frozen: traffic on the others", load, client)
 
