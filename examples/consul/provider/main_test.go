@@ -43,7 +43,9 @@ func TestProvider(t *testing.T) {
 	defer cancel()
 	var out safeBuffer
 	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-name", "p1", "-drain", "10s"}, &out, ready) }()
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-name", "p1", "-drain", "10s"}, &out, ready)
+	}()
 	var addr string
 	select {
 	case addr = <-ready:
