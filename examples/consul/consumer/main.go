@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stdout = greeter.SyncWriter(stdout)
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 	reg, err := registry.NewConsul(registry.ConsulOptions{Config: api.DefaultConfig(), Logger: log})
 	if err != nil {

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stdout = greeter.SyncWriter(stdout)
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 
 	reg, err := registry.NewConsul(registry.ConsulOptions{Config: api.DefaultConfig(), Logger: log})
