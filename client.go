@@ -71,6 +71,15 @@ func (c *Client) Service() string { return c.service }
 // and pool errors for transport failures left after retries, the context's
 // error, or a *NoProviderError.
 func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
+	if rec := c.opts.Metrics; rec != nil {
+		return c.observe(ctx, rec, method, req, resp)
+	}
+	return c.call0(ctx, method, req, resp)
+}
+
+// call0 is Call without metrics: the timeout, then the interceptors around
+// the call.
+func (c *Client) call0(ctx context.Context, method string, req, resp any) error {
 	if _, ok := ctx.Deadline(); !ok && c.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)

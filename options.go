@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/longlink/longlink/metrics"
 	"github.com/longlink/longlink/pool"
 )
 
@@ -103,6 +104,13 @@ type ClientOptions struct {
 	// Interceptors wrap every call, retries included, the first outermost.
 	// Default none.
 	Interceptors []ClientInterceptor
+	// Metrics records every call (start, then outcome and latency, outside
+	// the Interceptors, so after retries and whatever they changed; see
+	// CallOutcome) and every registry snapshot the client applies.
+	// Connection metrics (heartbeats, evictions, redials) are the pool's:
+	// set pool.Options.Metrics on the Manager in Pool. Default nil: nothing
+	// is recorded, at the cost of one nil check per call.
+	Metrics metrics.Recorder
 }
 
 func (o ClientOptions) withDefaults() ClientOptions {

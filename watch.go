@@ -62,6 +62,9 @@ func (c *Client) apply(insts []registry.Instance) {
 	c.byAddr = next
 	c.set.Store(set)
 	c.mu.Unlock()
+	if rec := c.opts.Metrics; rec != nil {
+		rec.RegistryUpdate(c.service, len(set.eps))
+	}
 
 	select {
 	case <-c.ready:

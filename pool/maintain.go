@@ -47,8 +47,7 @@ func (p *Pool) maintain() {
 // construct is puddle's constructor: dial, then one ping, so that only a
 // peer that answers counts as connected.
 func (p *Pool) construct(ctx context.Context) (*rpc.Conn, error) {
-	opts := p.opts.Conn
-	opts.OnStateChange = p.onConnState
+	opts := p.conn
 	c, err := rpc.Dial(ctx, p.addr, opts)
 	if err != nil {
 		return nil, err
@@ -71,41 +70,68 @@ func (p *Pool) construct(ctx context.Context) (*rpc.Conn, error) {
 func (p *Pool) dial() time.Duration {
 	p.mu.Lock()
 	p.counts.dials++
+	attempt := p.failures + 1
 	p.mu.Unlock()
+	p.log.Debug("pool: dialling", "attempt", attempt)
 	if err := p.pp.CreateResource(p.ctx); err != nil {
 		p.mu.Lock()
-		defer p.mu.Unlock()
 		if p.closed {
+			p.mu.Unlock()
 			return 0
 		}
 		p.failures++
 		p.counts.failed++
 		p.lastErr = err
-		delay := p.opts.Backoff.Delay(p.failures)
+		failures := p.failures
+		delay := p.opts.Backoff.Delay(failures)
 		p.retryAt = time.Now().Add(delay)
 		p.signalLocked()
-		p.log.Warn("pool: dial failed; backing off", "err", err, "failures", p.failures, "retry_in", delay.Round(time.Millisecond))
+		p.mu.Unlock()
+		p.log.Warn("pool: dial failed; backing off", "err", err, "failures", failures, "retry_in", delay.Round(time.Millisecond))
+		if rec := p.opts.Metrics; rec != nil {
+			rec.DialFailed(p.addr)
+		}
 		return delay
 	}
 	for _, res := range p.pp.AcquireAllIdle() {
 		c := res.Value()
 		p.mu.Lock()
 		p.leased[c] = res // after close, only for shutdown to close it
+		redial := false
 		switch {
 		case p.closed:
 		case c.State() == rpc.StateReady:
 			p.addLocked(c)
+			if p.lost > 0 { // it replaces an evicted connection
+				p.lost--
+				p.counts.redials++
+				redial = true
+			}
 		default:
 			p.evicted[c] = struct{}{} // it failed between its ping and now
 		}
-		if p.everUp {
-			p.counts.redials++
-		}
-		p.everUp = true
+		failed, down := p.failures, p.downSince
 		p.failures, p.lastErr, p.retryAt = 0, nil, time.Time{}
+		if len(*p.table.Load()) > 0 {
+			p.downSince = time.Time{}
+		}
 		p.signalLocked()
 		p.mu.Unlock()
-		p.log.Debug("pool: connected", "connections", len(*p.table.Load()))
+		n := len(*p.table.Load())
+		if !redial {
+			p.log.Debug("pool: connected", "connections", n, "failed_dials", failed)
+			continue
+		}
+		// Every redial ends an eviction logged at warn, so it is logged at
+		// info: a healthy pool never redials.
+		attrs := []any{"connections", n, "failed_dials", failed}
+		if !down.IsZero() {
+			attrs = append(attrs, "down_for", time.Since(down).Round(time.Millisecond))
+		}
+		p.log.Info("pool: redialled", attrs...)
+		if rec := p.opts.Metrics; rec != nil {
+			rec.Redialed(p.addr)
+		}
 	}
 	return 0
 }
@@ -164,6 +190,7 @@ func (p *Pool) shutdown() {
 	clear(p.evicted)
 	clear(p.draining)
 	p.mu.Unlock()
+	p.log.Debug("pool: closing; draining connections", "connections", len(conns), "timeout", p.opts.DrainTimeout)
 	for _, res := range hijack {
 		res.Hijack()
 	}

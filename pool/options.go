@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/longlink/longlink/metrics"
 	"github.com/longlink/longlink/rpc"
 )
 
@@ -13,17 +14,24 @@ import (
 type Options struct {
 	// Conn configures every connection: heartbeats, frame size, dial
 	// timeout, TLS through its Dial. Zero value: rpc's defaults. Its
-	// OnStateChange, if set, is called after the pool's own.
+	// OnStateChange, if set, is called after the pool's own; its
+	// OnHeartbeatMissed, if set, after Metrics.HeartbeatMissed.
 	Conn rpc.ClientOptions
 	// Backoff spaces out failed dials to one address.
 	Backoff Backoff
 	// DrainTimeout bounds how long a closing Pool waits for in-flight calls
 	// before it closes their connections. Default 10 s.
 	DrainTimeout time.Duration
-	// Logger receives connection lifecycle records: dialled and ready at
-	// debug, evicted, dial failed and backing off at warn. Default
-	// slog.Default().
+	// Logger receives connection lifecycle records: dialling, connected and
+	// closing at debug; redialled (a connection replaced after an eviction
+	// or failed dials) and provider draining at info; evicted, dial failed
+	// and backing off at warn. A healthy pool logs nothing at info or above.
+	// Default slog.Default().
 	Logger *slog.Logger
+	// Metrics receives heartbeats missed, evictions with their reason,
+	// redials and dial failures of every connection of the Manager's pools.
+	// Default nil: nothing is recorded (and nothing is spent on it).
+	Metrics metrics.Recorder
 }
 
 // DefaultDrainTimeout is Options.DrainTimeout's default.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/puddle/v2"
 
+	"github.com/longlink/longlink/metrics"
 	"github.com/longlink/longlink/rpc"
 )
 
@@ -45,6 +46,7 @@ type Pool struct {
 	addr   string
 	size   int // connections wanted
 	opts   *Options
+	conn   rpc.ClientOptions // opts.Conn with the pool's hooks; built once
 	log    *slog.Logger
 	pp     *puddle.Pool[*rpc.Conn]
 	ctx    context.Context // dials run under it; ended by close
@@ -56,18 +58,19 @@ type Pool struct {
 	rr        atomic.Uint64               // round-robin position
 	evictions atomic.Uint64               // connections evicted from the table
 
-	mu       sync.Mutex
-	started  bool                                      // guarded by mu: the maintainer runs
-	closed   bool                                      // guarded by mu
-	leased   map[*rpc.Conn]*puddle.Resource[*rpc.Conn] // guarded by mu: connections held from puddle
-	evicted  map[*rpc.Conn]struct{}                    // guarded by mu: leased, out of the table, for the maintainer
-	draining map[*rpc.Conn]struct{}                    // guarded by mu: hijacked from puddle, closing themselves
-	retryAt  time.Time                                 // guarded by mu: when backing off, the next dial; else zero
-	failures int                                       // guarded by mu: consecutive failed dials
-	lastErr  error                                     // guarded by mu: the last dial error
-	changed  chan struct{}                             // guarded by mu: closed and replaced when State may have changed
-	counts   struct{ dials, failed, redials uint64 }   // guarded by mu
-	everUp   bool                                      // guarded by mu: a dial has succeeded
+	mu        sync.Mutex
+	started   bool                                      // guarded by mu: the maintainer runs
+	closed    bool                                      // guarded by mu
+	leased    map[*rpc.Conn]*puddle.Resource[*rpc.Conn] // guarded by mu: connections held from puddle
+	evicted   map[*rpc.Conn]struct{}                    // guarded by mu: leased, out of the table, for the maintainer
+	draining  map[*rpc.Conn]struct{}                    // guarded by mu: hijacked from puddle, closing themselves
+	retryAt   time.Time                                 // guarded by mu: when backing off, the next dial; else zero
+	failures  int                                       // guarded by mu: consecutive failed dials
+	lastErr   error                                     // guarded by mu: the last dial error
+	changed   chan struct{}                             // guarded by mu: closed and replaced when State may have changed
+	counts    struct{ dials, failed, redials uint64 }   // guarded by mu
+	lost      int                                       // guarded by mu: evicted connections not yet replaced
+	downSince time.Time                                 // guarded by mu: when an eviction last emptied the table
 }
 
 func newPool(addr string, size int, opts *Options) *Pool {
@@ -86,6 +89,7 @@ func newPool(addr string, size int, opts *Options) *Pool {
 		draining: make(map[*rpc.Conn]struct{}),
 		changed:  make(chan struct{}),
 	}
+	p.conn = p.connOptions()
 	p.table.Store(&[]*rpc.Conn{})
 	p.pp, _ = puddle.NewPool(&puddle.Config[*rpc.Conn]{
 		Constructor: p.construct,
@@ -93,6 +97,24 @@ func newPool(addr string, size int, opts *Options) *Pool {
 		MaxSize:     int32(size),
 	})
 	return p
+}
+
+// connOptions returns the options of the pool's connections: the Manager's,
+// with the pool's state hook and, when metrics are recorded, a heartbeat
+// hook that records each miss before calling the user's own.
+func (p *Pool) connOptions() rpc.ClientOptions {
+	opts := p.opts.Conn
+	opts.OnStateChange = p.onConnState
+	if rec := p.opts.Metrics; rec != nil {
+		user := opts.OnHeartbeatMissed
+		opts.OnHeartbeatMissed = func(c *rpc.Conn, missed int) {
+			rec.HeartbeatMissed(p.addr)
+			if user != nil {
+				user(c, missed)
+			}
+		}
+	}
+	return opts
 }
 
 // Addr returns the provider address.
@@ -244,13 +266,14 @@ func (p *Pool) addLocked(c *rpc.Conn) {
 // rest. It must not block.
 func (p *Pool) onConnState(c *rpc.Conn, s rpc.ConnState, err error) {
 	p.mu.Lock()
+	evicted := false
 	if _, ok := p.leased[c]; ok {
 		if p.removeLocked(c) {
+			evicted = true
 			p.evictions.Add(1)
-			if s == rpc.StateDraining {
-				p.log.Info("pool: provider is shutting down; connection draining")
-			} else {
-				p.log.Warn("pool: connection evicted", "err", err)
+			p.lost++
+			if len(*p.table.Load()) == 0 {
+				p.downSince = time.Now()
 			}
 		}
 		p.evicted[c] = struct{}{}
@@ -258,6 +281,17 @@ func (p *Pool) onConnState(c *rpc.Conn, s rpc.ConnState, err error) {
 	p.signalLocked()
 	p.mu.Unlock()
 	p.wake()
+	if evicted {
+		reason := metrics.EvictReasonOf(s, err)
+		if reason == metrics.Draining {
+			p.log.Info("pool: provider is shutting down; connection draining")
+		} else {
+			p.log.Warn("pool: connection evicted", "reason", reason.String(), "err", err)
+		}
+		if rec := p.opts.Metrics; rec != nil {
+			rec.ConnEvicted(p.addr, reason)
+		}
+	}
 	if f := p.opts.Conn.OnStateChange; f != nil {
 		f(c, s, err)
 	}

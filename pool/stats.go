@@ -15,7 +15,7 @@ type Stats struct {
 	Dialling     int             // dials in progress (puddle's constructing resources)
 	Dials        uint64          // dials attempted
 	DialFailures uint64          // dials that failed
-	Redials      uint64          // successful dials after the first
+	Redials      uint64          // successful dials that replaced an evicted connection
 	Evictions    uint64          // connections that failed or drained out of the table
 	LastError    error           // the last dial error while backing off, else nil
 	RetryIn      time.Duration   // while backing off, until the next dial
