@@ -23,8 +23,11 @@ type Recorder interface {
 	ServerCallStart(service, method string)
 	// ServerCallEnd: the handler returned (or panicked) after latency.
 	ServerCallEnd(service, method string, outcome Outcome, latency time.Duration)
-	// HeartbeatMissed: a connection to addr read nothing for one heartbeat
-	// interval (one call per silent interval).
+	// HeartbeatMissed: a heartbeat ping on a connection to addr went a
+	// whole interval without an answer (or anything else read). An idle
+	// but healthy connection pings after each silent interval and gets its
+	// answer, so it never counts here; a dead one counts
+	// MaxMissedHeartbeats-1 times before it is declared dead.
 	HeartbeatMissed(addr string)
 	// ConnEvicted: a connection to addr left its pool's routing table.
 	ConnEvicted(addr string, reason EvictReason)

@@ -28,9 +28,10 @@ type Options struct {
 	// and backing off at warn. A healthy pool logs nothing at info or above.
 	// Default slog.Default().
 	Logger *slog.Logger
-	// Metrics receives heartbeats missed, evictions with their reason,
-	// redials and dial failures of every connection of the Manager's pools.
-	// Default nil: nothing is recorded (and nothing is spent on it).
+	// Metrics receives heartbeats missed (pings unanswered for an interval),
+	// evictions with their reason, redials and dial failures of every
+	// connection of the Manager's pools. Default nil: nothing is recorded
+	// (and nothing is spent on it).
 	Metrics metrics.Recorder
 }
 

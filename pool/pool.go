@@ -101,14 +101,18 @@ func newPool(addr string, size int, opts *Options) *Pool {
 
 // connOptions returns the options of the pool's connections: the Manager's,
 // with the pool's state hook and, when metrics are recorded, a heartbeat
-// hook that records each miss before calling the user's own.
+// hook that records each miss before calling the user's own. rpc calls the
+// hook after every silent interval, the first of which only makes an idle
+// connection ping; a miss is a later one: a ping left unanswered.
 func (p *Pool) connOptions() rpc.ClientOptions {
 	opts := p.opts.Conn
 	opts.OnStateChange = p.onConnState
 	if rec := p.opts.Metrics; rec != nil {
 		user := opts.OnHeartbeatMissed
 		opts.OnHeartbeatMissed = func(c *rpc.Conn, missed int) {
-			rec.HeartbeatMissed(p.addr)
+			if missed > 1 {
+				rec.HeartbeatMissed(p.addr)
+			}
 			if user != nil {
 				user(c, missed)
 			}
