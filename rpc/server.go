@@ -226,6 +226,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sc := range conns {
 		sc.announceClosing()
 	}
+	check := time.NewTicker(drainIdle / 4)
+	defer check.Stop()
 	for {
 		s.mu.Lock()
 		n, changed := len(s.conns), s.connsChanged
@@ -235,6 +237,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		select {
 		case <-changed:
+		case now := <-check.C:
+			s.closeGoneClients(now)
 		case <-ctx.Done():
 			s.log.Warn("rpc: shutdown deadline passed; closing connections", "connections", n)
 			_ = s.Close()
@@ -242,6 +246,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 }
+
+// drainIdle: during Shutdown, a connection with no request running that has
+// sent nothing for this long after "closing" was announced is closed. A live
+// client with nothing in flight hangs up as soon as it hears "closing", so
+// such a connection's client is gone (its FIN lost, or the path dead); a
+// request it might still send fails as a retryable transport error.
+const drainIdle = time.Second
+
+// closeGoneClients closes, during Shutdown, connections whose clients have
+// evidently gone away; see drainIdle.
+func (s *Server) closeGoneClients(now time.Time) {
+	var gone []*serverConn
+	s.mu.Lock()
+	for sc := range s.conns {
+		if r := sc.fr.reads.Load(); sc.drainSince.IsZero() || r != sc.drainReads || sc.inflight.Load() > 0 {
+			sc.drainReads, sc.drainSince = r, now
+		} else if now.Sub(sc.drainSince) >= drainIdle {
+			gone = append(gone, sc)
+		}
+	}
+	s.mu.Unlock()
+	for _, sc := range gone {
+		sc.close(errClientGone)
+	}
+}
+
+var errClientGone = errors.New("client silent since shutdown was announced")
 
 // Close stops the server at once: listeners and connections close, running
 // handlers see their contexts cancelled. It returns after every goroutine

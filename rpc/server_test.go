@@ -277,3 +277,48 @@ func TestUndecodableBodyAnsweredAndConnectionKept(t *testing.T) {
 		delete(want, rpc.HeaderID(h))
 	}
 }
+
+// A client that vanished without closing (its FIN lost on a dead path) does
+// not hold Shutdown until the idle timeout: with nothing running on its
+// connection and nothing heard for a second after "closing", the server
+// closes it. A client whose request is still running is waited for.
+func TestShutdownClosesConnectionsOfVanishedClients(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newArith()
+		a.entered = make(chan struct{}, 1)
+		srv := rpc.NewServer(rpc.ServerOptions{IdleTimeout: time.Hour, Logger: quietLogger})
+		srv.RegisterName("Arith", a)
+		vanished, end1 := net.Pipe()
+		defer vanished.Close()
+		busy, end2 := net.Pipe()
+		srv.ServeConn(end1)
+		srv.ServeConn(end2)
+		c := rpc.NewConn(busy, rpc.ClientOptions{HeartbeatInterval: -1, Logger: quietLogger})
+		defer c.Close()
+		call := c.Go(context.Background(), "Arith", "Block", &Args{}, new(Reply), nil)
+		<-a.entered
+
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- srv.Shutdown(context.Background()) }()
+		go io.Copy(io.Discard, vanished) // reads "closing", then EOF when closed
+		synctest.Wait()
+		for srv.ConnCount() == 2 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if gone := time.Since(start); gone < time.Second {
+			t.Fatalf("the silent connection was closed %v after the announcement, before a second of silence", gone)
+		}
+		time.Sleep(time.Minute)
+		if srv.ConnCount() != 1 {
+			t.Fatal("the connection with a request running was closed")
+		}
+		a.release <- struct{}{}
+		if got := <-call.Done; got.Error != nil {
+			t.Fatalf("the running request: %v", got.Error)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+	})
+}

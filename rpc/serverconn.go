@@ -34,6 +34,9 @@ type serverConn struct {
 	// Owned by the idle sweeper (under srv.mu).
 	seenReads   uint64
 	silentSince time.Time
+	// Owned by Shutdown (under srv.mu); see drainIdle.
+	drainReads uint64
+	drainSince time.Time
 }
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
