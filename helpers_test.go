@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,7 @@ type EchoSvc struct {
 	calls   atomic.Int64
 	running atomic.Int64
 	peak    atomic.Int64
-	delay   time.Duration
+	delayNS atomic.Int64                  // Echo sleeps this long, counting concurrency
 	gate    atomic.Pointer[chan struct{}] // when set, Echo blocks until it closes or ctx ends
 }
 
@@ -50,8 +51,12 @@ func (s *EchoSvc) Echo(ctx context.Context, m *Msg) (*Msg, error) {
 			return nil, ctx.Err()
 		}
 	}
-	if s.delay > 0 {
-		time.Sleep(s.delay)
+	if d := time.Duration(s.delayNS.Load()); d > 0 {
+		n := s.running.Add(1)
+		for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+		}
+		time.Sleep(d)
+		s.running.Add(-1)
 	}
 	return &Msg{ID: m.ID, From: s.name}, nil
 }
@@ -174,6 +179,9 @@ func (cl *cluster) register(t *testing.T, p *provider, service string, tmpl regi
 
 // fastPool detects dead connections within 200 ms and redials quickly.
 func fastPool(t *testing.T) *pool.Manager {
+	if os.Getenv("LL_DEBUG") != "" {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	m := pool.NewManager(pool.Options{
 		Conn:    rpc.ClientOptions{HeartbeatInterval: 50 * time.Millisecond, MaxMissedHeartbeats: 3, Logger: quiet},
 		Backoff: pool.Backoff{Base: 50 * time.Millisecond, Max: 200 * time.Millisecond},

@@ -262,7 +262,7 @@ func TestRollingRestartWithConsul(t *testing.T) {
 		return n == 3
 	})
 	for _, r := range ps {
-		r.svc.delay = time.Millisecond
+		r.svc.delayNS.Store(int64(time.Millisecond))
 	}
 	l := startLoad(c, 16, "Echo")
 	l.atLeast(t, 300)
@@ -273,7 +273,7 @@ func TestRollingRestartWithConsul(t *testing.T) {
 		}
 		cancel()
 		_, svc, _ := startProvider(t, providerReg, r.addr, "p"+strconv.Itoa(i), longlink.ProviderOptions{})
-		svc.delay = time.Millisecond
+		svc.delayNS.Store(int64(time.Millisecond))
 		waitFor(t, "the restarted provider back in rotation", func() bool { return svc.calls.Load() >= 50 })
 		t.Logf("p%d restarted and serving again after %d calls in total", i, l.ok.Load())
 	}

@@ -260,7 +260,7 @@ func TestStickyStaysThenMoves(t *testing.T) {
 func TestGracefulProviderShutdownLosesNoCall(t *testing.T) {
 	cl := startCluster(t, 3)
 	for _, p := range cl.providers {
-		p.svc.delay = time.Millisecond
+		p.svc.delayNS.Store(int64(time.Millisecond))
 	}
 	c := newClient(t, cl.reg, "Echo", longlink.ClientOptions{})
 	l := startLoad(c, 16, "Echo")
