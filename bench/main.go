@@ -53,7 +53,7 @@ func parseFlags() (*config, error) {
 	c := &config{}
 	var suites, systems, msgs, concs, perconnConcs, detectCfgs, profSystems string
 	flag.StringVar(&suites, "suites", strings.Join(allSuites, ","), "suites to run")
-	flag.StringVar(&systems, "systems", "longlink,longlink-4conn,grpc,netrpc,raw", "systems for the throughput suite")
+	flag.StringVar(&systems, "systems", "longlink,longlink-4conn,grpc,netrpc,raw,raw-rpc", "systems for the throughput suite")
 	flag.StringVar(&msgs, "msgs", msgLarge+","+msgTiny, "messages for the throughput suite")
 	flag.StringVar(&concs, "conc", "100,1000", "concurrency levels (calling goroutines) for the throughput suite")
 	flag.DurationVar(&c.duration, "duration", 4*time.Second, "measured time per system per case per round")
@@ -151,7 +151,8 @@ func (c *config) has(suite string) bool { return slices.Contains(c.suites, suite
 
 // throughputSystems returns the selected systems, in the order given.
 func (c *config) throughputSystems() ([]systemSpec, error) {
-	known := []systemSpec{longlinkSpec("longlink", 0), longlinkSpec("longlink-4conn", 4), grpcSpec, netrpcSpec, rawSpec(c.rawCodec)}
+	known := []systemSpec{longlinkSpec("longlink", 0), longlinkSpec("longlink-4conn", 4), grpcSpec, netrpcSpec,
+		rawSpec(c.rawCodec, false), rawSpec(true, true)}
 	var out []systemSpec
 	for _, name := range c.systems {
 		i := slices.IndexFunc(known, func(s systemSpec) bool { return s.name == name })

@@ -13,17 +13,31 @@ import (
 	"sync/atomic"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/longlink/longlink/internal/benchmsg"
 )
 
 // The raw echo is the practical ceiling of one connection: frames of a
-// 4-byte length (of what follows), an 8-byte id and the payload; one
-// coalescing writer per end; a client reader that hands each reply to its
-// waiting caller through a pending map; a server that echoes every frame as
-// it is, without decoding it or dispatching anything. The client encodes
-// its request and decodes the reply with MessagePack, as every RPC client
-// here must (flag -raw-codec=false sends pre-encoded bytes instead).
+// 4-byte length (of what follows), an 8-byte id, a 1-byte message kind and
+// the payload; one coalescing writer per end; a client reader that hands
+// each reply to its waiting caller through a pending map; a server that
+// echoes every frame as it is, without decoding it or dispatching anything.
+// The client encodes its request and decodes the reply with MessagePack, as
+// every RPC client here must (flag -raw-codec=false sends pre-encoded bytes
+// instead).
+//
+// raw-rpc is the same with the server's share of an RPC's codec work added:
+// its reader decodes each request into a new value of the kind's type and
+// encodes that as the reply, inline (no dispatch, no goroutine per request).
+// longlink's distance from raw-rpc is its own overhead beyond the codec.
 
-const rawHeaderLen = 12
+const rawHeaderLen = 13
+
+// Message kinds in the frame header.
+const (
+	rawKindMessage byte = 1
+	rawKindTiny    byte = 2
+)
 
 var rawSpace [rawHeaderLen]byte // where an encoded frame's header goes
 
@@ -36,13 +50,17 @@ type rawSystem struct {
 	codec bool // encode and decode with MessagePack per call
 }
 
-func rawSpec(codec bool) systemSpec {
-	label := "raw framed echo, one connection, client-side msgpack"
+// rawSpec is the raw echo; with serverCodec, raw-rpc.
+func rawSpec(codec, serverCodec bool) systemSpec {
+	name, label := "raw", "raw framed echo, one connection, client-side msgpack"
 	if !codec {
 		label = "raw framed echo, one connection, no codec"
 	}
-	return systemSpec{name: "raw", label: label, start: func() (system, error) {
-		srv, err := startRawServer()
+	if serverCodec {
+		name, label = "raw-rpc", "raw framed echo, one connection, msgpack on both ends (the server decodes and re-encodes inline)"
+	}
+	return systemSpec{name: name, label: label, start: func() (system, error) {
+		srv, err := startRawServer(serverCodec)
 		if err != nil {
 			return nil, err
 		}
@@ -56,9 +74,13 @@ func rawSpec(codec bool) systemSpec {
 }
 
 func (s *rawSystem) caller(_ context.Context, msg string) (func() error, error) {
-	_, req, reply, err := newMessages(msg)
+	method, req, reply, err := newMessages(msg)
 	if err != nil {
 		return nil, err
+	}
+	kind := rawKindTiny
+	if method == "Message" {
+		kind = rawKindMessage
 	}
 	call := &rawCall{sig: make(chan struct{}, 1)}
 	var buf bytes.Buffer
@@ -71,6 +93,7 @@ func (s *rawSystem) caller(_ context.Context, msg string) (func() error, error) 
 		}
 		frame := buf.Bytes()
 		binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+		frame[rawHeaderLen-1] = kind
 		return frame, nil
 	}
 	if !s.codec {
@@ -132,11 +155,11 @@ func newRawClient(nc net.Conn) *rawClient {
 	return c
 }
 
-// roundTrip sends frame (its length set, id space left) and waits for the
-// reply, which it leaves in call.reply.
+// roundTrip sends frame (its length and kind set, id space left) and waits
+// for the reply, whose payload it leaves in call.reply.
 func (c *rawClient) roundTrip(call *rawCall, frame []byte) error {
 	id := c.nextID.Add(1)
-	binary.BigEndian.PutUint64(frame[4:rawHeaderLen], id)
+	binary.BigEndian.PutUint64(frame[4:12], id)
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -159,8 +182,8 @@ func (c *rawClient) readLoop() {
 			c.fail()
 			return
 		}
-		n := int(binary.BigEndian.Uint32(hdr[:4])) - 8
-		id := binary.BigEndian.Uint64(hdr[4:])
+		n := int(binary.BigEndian.Uint32(hdr[:4])) - (rawHeaderLen - 4)
+		id := binary.BigEndian.Uint64(hdr[4:12])
 		c.mu.Lock()
 		call := c.pending[id]
 		delete(c.pending, id)
@@ -202,6 +225,7 @@ func (c *rawClient) close() {
 
 // rawServer echoes every frame it reads, coalescing its writes.
 type rawServer struct {
+	codec    bool // decode and re-encode each payload
 	ln       net.Listener
 	done     chan struct{} // closed by close: stops the writers
 	accepted chan struct{} // closed when the accept loop has returned
@@ -211,12 +235,12 @@ type rawServer struct {
 	conns map[net.Conn]struct{} // guarded by mu
 }
 
-func startRawServer() (*rawServer, error) {
+func startRawServer(codec bool) (*rawServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &rawServer{ln: ln, done: make(chan struct{}), accepted: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+	s := &rawServer{codec: codec, ln: ln, done: make(chan struct{}), accepted: make(chan struct{}), conns: make(map[net.Conn]struct{})}
 	go s.accept()
 	return s, nil
 }
@@ -233,25 +257,44 @@ func (s *rawServer) accept() {
 		s.mu.Unlock()
 		w := newCoalescer(nc)
 		s.wg.Go(func() { w.run(s.done) })
-		s.wg.Go(func() { echoFrames(nc, w) })
+		s.wg.Go(func() { echoFrames(nc, w, s.codec) })
 	}
 }
 
-// echoFrames reads frames from nc and queues each, unchanged, on w.
-func echoFrames(nc net.Conn, w *coalescer) {
+// echoFrames reads frames from nc and queues each on w: unchanged, or with
+// codec, with its payload decoded and encoded again.
+func echoFrames(nc net.Conn, w *coalescer, codec bool) {
 	br := bufio.NewReaderSize(nc, 64<<10)
 	var hdr [rawHeaderLen]byte
 	var body []byte
+	var rd bytes.Reader
+	dec := msgpack.NewDecoder(&rd)
+	var out bytes.Buffer
+	enc := msgpack.NewEncoder(&out)
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			return
 		}
-		n := int(binary.BigEndian.Uint32(hdr[:4])) - 8
+		n := int(binary.BigEndian.Uint32(hdr[:4])) - (rawHeaderLen - 4)
 		body = slices.Grow(body[:0], n)[:n]
 		if _, err := io.ReadFull(br, body); err != nil {
 			return
 		}
-		if err := w.enqueue(hdr[:], body); err != nil {
+		payload := body
+		if codec {
+			var v any = new(benchmsg.Tiny)
+			if hdr[rawHeaderLen-1] == rawKindMessage {
+				v = new(benchmsg.Message)
+			}
+			rd.Reset(body)
+			out.Reset()
+			if dec.Decode(v) != nil || enc.Encode(v) != nil {
+				return
+			}
+			payload = out.Bytes()
+			binary.BigEndian.PutUint32(hdr[:4], uint32(rawHeaderLen-4+len(payload)))
+		}
+		if err := w.enqueue(hdr[:], payload); err != nil {
 			return
 		}
 	}
