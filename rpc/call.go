@@ -34,14 +34,22 @@ func (call *Call) complete() {
 	}
 }
 
-// Synchronous calls are pooled: Conn.Call returns them only once no
-// goroutine of the connection can reach them any more.
-var callPool = sync.Pool{New: func() any { return &Call{sig: make(chan struct{}, 1)} }}
+// callPool recycles synchronous calls: Conn.Call returns one only once no
+// goroutine of the connection can reach it any more. Each connection has
+// its own pool, so that a call's channel never outlives the connection it
+// was made for (which also keeps each testing/synctest bubble's channels in
+// that bubble).
+type callPool struct{ p sync.Pool }
 
-func getCall() *Call { return callPool.Get().(*Call) }
+func (cp *callPool) get() *Call {
+	if call, ok := cp.p.Get().(*Call); ok {
+		return call
+	}
+	return &Call{sig: make(chan struct{}, 1)}
+}
 
-func putCall(call *Call) {
+func (cp *callPool) put(call *Call) {
 	sig := call.sig
 	*call = Call{sig: sig}
-	callPool.Put(call)
+	cp.p.Put(call)
 }

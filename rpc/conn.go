@@ -58,9 +58,10 @@ type Conn struct {
 	done chan struct{} // closed by fail once pending calls learned err
 	wg   sync.WaitGroup
 
-	auth   string // "Bearer <Token>", or empty
-	nextID atomic.Uint64
-	state  atomic.Uint32 // ConnState; written under mu
+	auth     string // "Bearer <Token>", or empty
+	callPool callPool
+	nextID   atomic.Uint64
+	state    atomic.Uint32 // ConnState; written under mu
 
 	mu       sync.Mutex
 	pending  map[uint64]*Call // guarded by mu; nil once the connection failed
@@ -172,24 +173,24 @@ func (c *Conn) Call(ctx context.Context, service, method string, args, reply any
 	if err := ctx.Err(); err != nil {
 		return callError(service, method, err)
 	}
-	call := getCall()
+	call := c.callPool.get()
 	call.Service, call.Method, call.Args, call.Reply = service, method, args, reply
 	if err := c.send(ctx, call); err != nil {
-		putCall(call)
+		c.callPool.put(call)
 		return err
 	}
 	select {
 	case <-call.sig:
 	case <-ctx.Done():
 		if c.abandon(call) {
-			putCall(call)
+			c.callPool.put(call)
 			c.failures.Add(1)
 			return callError(service, method, ctx.Err())
 		}
 		<-call.sig // the reader got there first and is completing the call
 	}
 	err := call.Error
-	putCall(call)
+	c.callPool.put(call)
 	return err
 }
 
@@ -351,8 +352,8 @@ func (c *Conn) countOutcome(err error) {
 // the peer's reader and writer, without running any handler. It returns the
 // round-trip time.
 func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
-	call := getCall()
-	defer putCall(call)
+	call := c.callPool.get()
+	defer c.callPool.put(call)
 	call.id = c.nextID.Add(1)
 	c.mu.Lock()
 	if err := c.errLocked(); err != nil {

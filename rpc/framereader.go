@@ -27,6 +27,24 @@ type frameReader struct {
 
 	// reads counts reads that returned bytes. Any byte read is liveness.
 	reads atomic.Uint64
+	// waits counts calls to Read; waiting is true while one is in progress.
+	// Silence counts against the peer only while the reader waits for it:
+	// when it is out of Read it is busy with what it has, or starved of
+	// CPU, and that is its own delay.
+	waits   atomic.Uint64
+	waiting atomic.Bool
+}
+
+// read reads from the connection, recording that it waits for the peer.
+func (f *frameReader) read(p []byte) (int, error) {
+	f.waits.Add(1)
+	f.waiting.Store(true)
+	n, err := f.r.Read(p)
+	f.waiting.Store(false)
+	if n > 0 {
+		f.reads.Add(1)
+	}
+	return n, err
 }
 
 func newFrameReader(r io.Reader, max int) *frameReader {
@@ -88,10 +106,9 @@ func (f *frameReader) fill(n int) error {
 		f.r0 = 0
 	}
 	for f.w0-f.r0 < n {
-		m, err := f.r.Read(f.buf[f.w0:])
+		m, err := f.read(f.buf[f.w0:])
 		if m > 0 {
 			f.w0 += m
-			f.reads.Add(1)
 			f.grow = f.w0 == len(f.buf) && len(f.buf) < maxReadBuffer
 		}
 		if err != nil && f.w0-f.r0 < n {
@@ -117,11 +134,8 @@ func (f *frameReader) readLarge(n int) ([]byte, error) {
 			copy(nb, body)
 			body = nb
 		}
-		m, err := f.r.Read(body[len(body):cap(body)])
-		if m > 0 {
-			body = body[:len(body)+m]
-			f.reads.Add(1)
-		}
+		m, err := f.read(body[len(body):cap(body)])
+		body = body[:len(body)+m]
 		if err != nil && len(body) < n {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF

@@ -11,19 +11,25 @@ import (
 // a row it fails the connection with ErrHeartbeatTimeout. A peer that goes
 // silent right after a check is thus declared dead between
 // MaxMissedHeartbeats and MaxMissedHeartbeats+1 intervals later.
+//
+// An interval counts as silent only if the reader spent all of it waiting
+// inside one Read. If it did not, it was busy with what it had read, or
+// starved of CPU (a long decode, a GC pause, a throttled container), and
+// that is no sign of the peer's death.
 func (c *Conn) heartbeatLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.opts.HeartbeatInterval)
 	defer t.Stop()
-	last, missed := c.fr.reads.Load(), 0
+	last, lastWaits, missed := c.fr.reads.Load(), c.fr.waits.Load(), 0
 	for {
 		select {
 		case <-c.done:
 			return
 		case <-t.C:
 		}
-		if r := c.fr.reads.Load(); r != last {
-			last, missed = r, 0
+		r, w := c.fr.reads.Load(), c.fr.waits.Load()
+		if r != last || w != lastWaits || !c.fr.waiting.Load() {
+			last, lastWaits, missed = r, w, 0
 			continue
 		}
 		missed++

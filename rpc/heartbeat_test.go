@@ -9,6 +9,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/longlink/longlink/rpc"
 )
 
@@ -142,4 +144,50 @@ func TestHeartbeatRoundTripMeasured(t *testing.T) {
 	if c.State() != rpc.StateReady {
 		t.Fatalf("state %v", c.State())
 	}
+}
+
+// slowReply takes a while to decode, like a huge result would.
+type slowReply struct{ took time.Duration }
+
+func (s *slowReply) DecodeMsgpack(dec *msgpack.Decoder) error {
+	time.Sleep(s.took)
+	return dec.Skip()
+}
+
+// Silence while the reader is busy with what it has read is not the peer's
+// silence: the connection is declared dead only after the reader has waited
+// MaxMissedHeartbeats intervals for the peer.
+func TestHeartbeatIgnoresTheReadersOwnDelays(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = time.Second
+		client, peer := net.Pipe()
+		defer peer.Close()
+		c := rpc.NewConn(client, rpc.ClientOptions{HeartbeatInterval: interval, Logger: quietLogger})
+		defer c.Close()
+		go func() { // answer the first request, then fall silent, reading on
+			fr := rpc.NewFrameReader(peer, 1<<20)
+			h, _, err := fr.Next()
+			if err != nil {
+				return
+			}
+			peer.Write(rpc.AppendResponse(rpc.HeaderID(h), &Reply{C: 1}))
+			for {
+				if _, _, err := fr.Next(); err != nil {
+					return
+				}
+			}
+		}()
+		start := time.Now()
+		if err := c.Call(context.Background(), "Arith", "Add", &Args{}, &slowReply{took: 10 * interval}); err != nil {
+			t.Fatalf("the call whose reply took 10 intervals to decode: %v", err)
+		}
+		decoded := time.Since(start)
+		<-c.Done()
+		if waited := time.Since(start) - decoded; waited < 3*interval || waited > 4*interval {
+			t.Fatalf("declared dead %v after the reader went back to waiting, want within [3s, 4s]", waited)
+		}
+		if !errors.Is(c.Err(), rpc.ErrHeartbeatTimeout) {
+			t.Fatalf("Err() = %v", c.Err())
+		}
+	})
 }
