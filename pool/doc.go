@@ -36,13 +36,15 @@
 //     and keeps it acquired for as long as it is healthy. The leased
 //     connections form a copy-on-write routing table that calls read
 //     without locks, in round-robin order.
-//   - Destroy and recreate. A connection that dies (heartbeat timeout, reset,
-//     protocol error) leaves the routing table at once, from its own
-//     goroutine's state callback; the maintainer then Destroys its resource,
-//     which frees the puddle slot, and dials a replacement. A connection
-//     whose provider announced shutdown is Hijacked instead: it leaves
-//     puddle (so the replacement can be dialled at once) and is closed by the
-//     pool when its last in-flight call is answered.
+//   - End of lease and recreate. A connection that dies (heartbeat timeout,
+//     reset, protocol error) or whose provider announced shutdown leaves the
+//     routing table at once, from its own goroutine's state callback; the
+//     maintainer then ends its lease with Hijack, which frees the puddle slot
+//     at once, and dials a replacement. It closes a dead connection itself
+//     (joining its goroutines), and a draining one once its last in-flight
+//     call is answered. Hijack rather than Destroy: Destroy frees the slot
+//     only after its destructor has run on a goroutine of its own, so the
+//     replacement's dial would find the pool still full.
 //   - Statistics: puddle's counts of constructing and acquired resources
 //     appear in Stats.
 //

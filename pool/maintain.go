@@ -136,25 +136,22 @@ func (p *Pool) dial() time.Duration {
 	return 0
 }
 
-// collect gives up the leases of evicted connections: a draining one is
-// hijacked from puddle (freeing its slot) and closes itself when its calls
-// are answered; any other is destroyed. Draining ones that have finished
-// are closed, which joins their goroutines.
+// collect ends the leases of evicted connections with Hijack, which frees
+// their puddle slots at once so that replacements can be dialled without
+// delay (Destroy would free a slot only after its destructor had run on
+// another goroutine). A dead connection is closed here, which joins its
+// goroutines; a draining one closes itself when its calls are answered, and
+// is closed here then.
 func (p *Pool) collect() {
 	p.mu.Lock()
-	var destroy, hijack []*puddle.Resource[*rpc.Conn]
+	var hijack []*puddle.Resource[*rpc.Conn]
+	var finished []*rpc.Conn
 	for c := range p.evicted {
-		res := p.leased[c]
+		hijack = append(hijack, p.leased[c])
 		delete(p.leased, c)
 		delete(p.evicted, c)
-		if c.State() == rpc.StateDraining {
-			hijack = append(hijack, res)
-			p.draining[c] = struct{}{}
-		} else {
-			destroy = append(destroy, res)
-		}
+		p.draining[c] = struct{}{}
 	}
-	var finished []*rpc.Conn
 	for c := range p.draining {
 		if c.State() == rpc.StateClosed {
 			delete(p.draining, c)
@@ -164,9 +161,6 @@ func (p *Pool) collect() {
 	p.mu.Unlock()
 	for _, res := range hijack {
 		res.Hijack()
-	}
-	for _, res := range destroy {
-		res.Destroy()
 	}
 	for _, c := range finished {
 		c.Close()

@@ -199,6 +199,9 @@ func TestEvictionAndRedial(t *testing.T) {
 			if st.Evictions != 1 || st.Redials < 1 {
 				t.Fatalf("stats %+v; want 1 eviction and a redial", st)
 			}
+			if tc.name == "connection reset" && st.DialFailures != 0 {
+				t.Fatalf("the redial after a reset failed %d times (%v); the slot of the dead connection must be free at once", st.DialFailures, st.LastError)
+			}
 		})
 	}
 }
