@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 )
 
@@ -60,6 +61,11 @@ func (w *coalescer) run(done <-chan struct{}) {
 		case <-done:
 			return
 		}
+		// Let goroutines that are already runnable queue their frames
+		// first, so that they leave in this write (longlink's writer does
+		// the same; without it the raw echo makes about 6x the write
+		// system calls and runs at about half the speed).
+		runtime.Gosched()
 		w.mu.Lock()
 		batch := w.queue
 		w.queue = spare[:0]

@@ -206,6 +206,7 @@ func run(c *config) error {
 	}
 
 	rep := &report{cfg: c, env: readEnv(), started: time.Now()}
+	rep.loadAvg[0] = loadAverage()
 	var planned time.Duration
 	var tput, perconn *roundsPlan
 	if c.has("throughput") {
@@ -250,6 +251,7 @@ func run(c *config) error {
 		}
 	}
 	rep.finished = time.Now()
+	rep.loadAvg[1] = loadAverage()
 	files, err := rep.write(c.out)
 	if err != nil {
 		return err

@@ -2,7 +2,10 @@ package main
 
 import (
 	"math/bits"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -86,16 +89,39 @@ func (h *hist) quantile(q float64) time.Duration {
 // usage is a point-in-time reading of the process's clock, CPU time and
 // allocation counters.
 type usage struct {
-	at      time.Time
-	cpu     time.Duration // user + system, all threads
-	mallocs uint64
-	bytes   uint64 // cumulative bytes allocated
+	at            time.Time
+	cpu           time.Duration // user + system, all threads
+	mallocs       uint64
+	bytes         uint64 // cumulative bytes allocated
+	reads, writes uint64 // read and write system calls (sockets included)
 }
 
 func readUsage() usage {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return usage{at: time.Now(), cpu: cpuTime(), mallocs: ms.Mallocs, bytes: ms.TotalAlloc}
+	u := usage{at: time.Now(), cpu: cpuTime(), mallocs: ms.Mallocs, bytes: ms.TotalAlloc}
+	u.reads, u.writes = syscallCounts()
+	return u
+}
+
+// syscallCounts returns the process's read and write system calls so far,
+// from /proc/self/io (zero where it is unavailable).
+func syscallCounts() (reads, writes uint64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
 }
 
 // cpuTime returns the CPU time the process has used, user plus system.

@@ -18,6 +18,7 @@ type report struct {
 	env      env
 	started  time.Time
 	finished time.Time
+	loadAvg  [2]string // 1-minute load average when the run started and ended
 
 	throughput *measurements
 	perconn    *measurements
@@ -31,6 +32,15 @@ type env struct {
 	cpu, kernel, goVersion string
 	cores, procs           int
 	deps                   map[string]string // module path -> version
+}
+
+// loadAverage returns the 1-minute load average, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func readEnv() env {
@@ -79,6 +89,8 @@ func (r *report) markdown() string {
 		r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second))
 	p("- Machine: %s, %d cores (GOMAXPROCS %d), %s. Client and server share the machine, over loopback; ", r.env.cpu, r.env.cores, r.env.procs, r.env.kernel)
 	p("other work may have run at the same time, so absolute numbers are noisy: compare systems through the ratios, measured in one interleaved run.\n")
+	p("- Load average (1 min) when the run started: %s; when it ended: %s (with %d cores, more than %d means other processes competed for the CPU).\n",
+		r.loadAvg[0], r.loadAvg[1], r.env.cores, r.env.cores)
 	p("- Go %s; google.golang.org/grpc %s; github.com/vmihailenco/msgpack/v5 %s; longlink from this repository.\n",
 		r.env.goVersion, r.env.deps["google.golang.org/grpc"], r.env.deps["github.com/vmihailenco/msgpack/v5"])
 	if r.throughput != nil {
@@ -112,7 +124,7 @@ func (r *report) throughputSection(p printer) {
 	for _, s := range m.plan.systems {
 		p("- **%s**: %s\n", s.name, s.label)
 	}
-	p("\nCPU/call is the whole process's CPU time (client and server) over the measured window divided by the calls; allocs/call and bytes/call likewise count both sides (runtime.MemStats Mallocs and TotalAlloc). Latency is per call, as its goroutine saw it.\n\n")
+	p("\nCPU/call is the whole process's CPU time (client and server) over the measured window divided by the calls; allocs/call and bytes/call likewise count both sides (runtime.MemStats Mallocs and TotalAlloc), and so do reads+writes/call, the read and write system calls of the process (/proc/self/io syscr and syscw): how well each system batches its socket I/O. Latency is per call, as its goroutine saw it.\n\n")
 	for _, bc := range m.plan.cases {
 		p("### %s message, %d goroutines\n\n", bc.msg, bc.conc)
 		resultTable(p, m, bc)
@@ -121,14 +133,15 @@ func (r *report) throughputSection(p printer) {
 }
 
 func resultTable(p printer, m *measurements, bc benchCase) {
-	p("| system | calls/s | per round | p50 | p99 | p99.9 | max | CPU/call | allocs/call | bytes/call | errors |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| system | calls/s | per round | p50 | p99 | p99.9 | max | CPU/call | allocs/call | bytes/call | reads+writes/call | errors |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range m.plan.systems {
 		res := m.get(bc, s.name)
-		p("| %s | %s | %s | %s | %s | %s | %s | %.1f µs | %.1f | %.0f | %d |\n", s.name,
+		p("| %s | %s | %s | %s | %s | %s | %s | %.1f µs | %.1f | %.0f | %.2f + %.2f | %d |\n", s.name,
 			rate(res.throughput()), roundsRange(res.rounds),
 			dur(res.lat.quantile(0.5)), dur(res.lat.quantile(0.99)), dur(res.lat.quantile(0.999)), dur(res.lat.max),
-			res.perCall(float64(res.cpu.Microseconds())), res.perCall(float64(res.mallocs)), res.perCall(float64(res.bytes)), res.errors)
+			res.perCall(float64(res.cpu.Microseconds())), res.perCall(float64(res.mallocs)), res.perCall(float64(res.bytes)),
+			res.perCall(float64(res.reads)), res.perCall(float64(res.writes)), res.errors)
 	}
 	p("\n")
 	for _, s := range m.plan.systems {

@@ -33,6 +33,8 @@ type result struct {
 	cpu      time.Duration // process CPU time over the measured windows
 	mallocs  uint64        // heap allocations over the measured windows, server side included
 	bytes    uint64        // bytes allocated, likewise
+	reads    uint64        // read system calls over the windows, both sides
+	writes   uint64        // write system calls, likewise
 	lat      hist
 	leaked   int       // goroutines still running after a slice was stopped (worst slice)
 	rounds   []float64 // throughput of each slice, calls/s
@@ -63,6 +65,8 @@ func (r *result) add(o *result) {
 	r.cpu += o.cpu
 	r.mallocs += o.mallocs
 	r.bytes += o.bytes
+	r.reads += o.reads
+	r.writes += o.writes
 	r.lat.merge(&o.lat)
 	r.leaked = max(r.leaked, o.leaked)
 	r.rounds = append(r.rounds, o.rounds...)
@@ -154,6 +158,8 @@ func runSlice(spec systemSpec, cfg sliceConfig) (*result, error) {
 		cpu:     u1.cpu - u0.cpu,
 		mallocs: u1.mallocs - u0.mallocs,
 		bytes:   u1.bytes - u0.bytes,
+		reads:   u1.reads - u0.reads,
+		writes:  u1.writes - u0.writes,
 		leaked:  waitGoroutines(before, 5*time.Second),
 	}
 	for i := range workers {
