@@ -300,6 +300,34 @@ func TestFaultMatrix(t *testing.T) {
 		record(row{"rolling restart of all three, graceful", l.ok.Load(), l.failed.Load(), "-", took, "all three restarted and back", fc.openConns()})
 	})
 
+	t.Run("consul outage", func(t *testing.T) {
+		// Its own agent: this case stops and restarts it.
+		own := consultest.Start(t)
+		fc := startFaultCluster(t, own, 3)
+		c := fc.client(longlink.ClientOptions{})
+		l := startLoad(c, 16, "Echo")
+		l.atLeast(t, 300)
+		own.Stop()
+		const down = 2 * time.Second
+		stopped := time.Now()
+		l.atLeast(t, 1000) // routing goes on over the last known providers
+		time.Sleep(time.Until(stopped.Add(down)))
+		if n := len(c.Stats().Providers); n != 3 {
+			t.Fatalf("%d providers known during the outage, want the last 3", n)
+		}
+		start := time.Now()
+		own.Restart(t) // a -dev agent comes back empty; registrations re-register themselves
+		waitFor(t, "the providers to be registered again", func() bool {
+			entries, _, err := fc.consReg.Client().Health().Service(fc.service, "", true, nil)
+			return err == nil && len(entries) == 3
+		})
+		back := time.Since(start)
+		l.atLeast(t, 300)
+		l.finish(t)
+		record(row{"Consul agent stopped 2 s, then restarted empty", l.ok.Load(), l.failed.Load(), "-", back,
+			"providers registered again after the restart; routing never stopped", fc.openConns()})
+	})
+
 	t.Run("removed from the registry", func(t *testing.T) {
 		fc := startFaultCluster(t, agent, 3)
 		// A fourth provider, registered by hand so that it can leave the

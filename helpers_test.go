@@ -1,6 +1,7 @@
 package longlink_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -290,4 +291,22 @@ func call(t *testing.T, c *longlink.Client, method string, id int) (*Msg, error)
 	var out Msg
 	err := c.Call(context.Background(), method, &Msg{ID: id}, &out)
 	return &out, err
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

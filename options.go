@@ -104,6 +104,14 @@ type ClientOptions struct {
 	// Interceptors wrap every call, retries included, the first outermost.
 	// Default none.
 	Interceptors []ClientInterceptor
+	// DisableEmptyProtection makes an empty list from the registry drop
+	// every provider. By default such a list is ignored while providers are
+	// known (Dubbo's "empty protection", on by default in Dubbo 3): a
+	// registry that lost its state or answers wrongly must not take every
+	// call down, and providers that really died are avoided anyway, since
+	// their connections fail and their pools back off. The cost: when the
+	// last provider leaves, its connection is kept until one joins.
+	DisableEmptyProtection bool
 	// Metrics records every call (start, then outcome and latency, outside
 	// the Interceptors, so after retries and whatever they changed; see
 	// CallOutcome) and every registry snapshot the client applies.

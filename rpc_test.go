@@ -3,6 +3,9 @@ package longlink_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -371,5 +374,39 @@ func TestCallAfterClose(t *testing.T) {
 	c.Close()
 	if _, err := call(t, c, "Echo", 2); !errors.Is(err, longlink.ErrClosed) {
 		t.Fatalf("call after Close: %v, want ErrClosed", err)
+	}
+}
+
+// An empty list from the registry keeps the last known providers (empty
+// protection), unless disabled.
+func TestEmptyProtection(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		t.Run(fmt.Sprint("disabled=", disable), func(t *testing.T) {
+			cl := startCluster(t, 2)
+			var logs syncBuffer
+			c := newClient(t, cl.reg, "Echo", longlink.ClientOptions{DisableEmptyProtection: disable, Timeout: time.Second,
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			waitFor(t, "both providers", func() bool { return len(c.Stats().Providers) == 2 })
+			cl.providers[0].reg.Deregister(context.Background())
+			waitFor(t, "the first departure", func() bool { return len(c.Stats().Providers) == 1 })
+			cl.providers[1].reg.Deregister(context.Background()) // the registry now lists none
+			if disable {
+				waitFor(t, "the client to drop the last provider", func() bool { return len(c.Stats().Providers) == 0 })
+				if _, err := call(t, c, "Echo", 1); !errors.Is(err, longlink.ErrNoProvider) {
+					t.Fatalf("err = %v, want ErrNoProvider", err)
+				}
+				return
+			}
+			waitFor(t, "the empty list to arrive", func() bool { return strings.Contains(logs.String(), "empty protection") })
+			// The last provider still serves: calls keep reaching it.
+			for i := range 50 {
+				if _, err := call(t, c, "Echo", i); err != nil {
+					t.Fatalf("call %d after the registry emptied: %v", i, err)
+				}
+			}
+			if n := len(c.Stats().Providers); n != 1 {
+				t.Fatalf("%d providers known, want the last one kept", n)
+			}
+		})
 	}
 }

@@ -30,6 +30,12 @@ func (c *Client) apply(insts []registry.Instance) {
 		c.mu.Unlock()
 		return
 	}
+	if len(insts) == 0 && len(c.byAddr) > 0 && !c.opts.DisableEmptyProtection {
+		known := len(c.byAddr)
+		c.mu.Unlock()
+		c.log.Warn("longlink: the registry lists no provider; keeping the last known ones (empty protection)", "providers", known)
+		return
+	}
 	next := make(map[string]*endpoint, len(insts))
 	var added []string
 	for _, inst := range insts {
