@@ -68,21 +68,29 @@ func (h *capture) len() int {
 	return len(*h.records)
 }
 
-// find returns the records since i with this message.
-func (h *capture) find(i int, msg string) []logRecord {
+// find returns the records since i with this message and these attribute
+// values (pairs of key and value).
+func (h *capture) find(i int, msg string, attrs ...string) []logRecord {
 	var out []logRecord
+records:
 	for _, r := range h.since(i) {
-		if r.msg == msg {
-			out = append(out, r)
+		if r.msg != msg {
+			continue
 		}
+		for j := 0; j+1 < len(attrs); j += 2 {
+			if r.attrs[attrs[j]] != attrs[j+1] {
+				continue records
+			}
+		}
+		out = append(out, r)
 	}
 	return out
 }
 
-func (h *capture) await(t *testing.T, i int, msg string) logRecord {
+func (h *capture) await(t *testing.T, i int, msg string, attrs ...string) logRecord {
 	t.Helper()
 	var found []logRecord
-	waitFor(t, "a log record "+msg, func() bool { found = h.find(i, msg); return len(found) > 0 })
+	waitFor(t, fmt.Sprintf("a log record %q %v", msg, attrs), func() bool { found = h.find(i, msg, attrs...); return len(found) > 0 })
 	return found[0]
 }
 
@@ -153,27 +161,26 @@ func TestQuietWhenHealthy(t *testing.T) {
 // (warn), the redial (info, distinct from the first connect), the departure
 // (info) and the pool closing (debug).
 func TestFaultLogs(t *testing.T) {
-	cl := startCluster(t, 1)
+	cl := startCluster(t, 2) // two: an empty registry list would be ignored
 	p := cl.providers[0]
+	addr := p.addr()
 	h := newCapture()
-	c := newClient(t, cl.reg, "Echo", longlink.ClientOptions{Pool: loggedPool(t, h), Logger: slog.New(h)})
-	if _, err := call(t, c, "Echo", 1); err != nil {
-		t.Fatal(err)
-	}
-	connected := h.await(t, 0, "pool: connected")
-	if connected.level != slog.LevelDebug || connected.attrs["addr"] != p.addr() {
+	newClient(t, cl.reg, "Echo", longlink.ClientOptions{Pool: loggedPool(t, h), Logger: slog.New(h)})
+	connected := h.await(t, 0, "pool: connected", "addr", addr)
+	h.await(t, 0, "pool: connected", "addr", cl.providers[1].addr())
+	if connected.level != slog.LevelDebug {
 		t.Fatalf("first connect: %v", connected)
 	}
 	mark := h.len()
 
 	p.px.Freeze()
-	ev := h.await(t, mark, "pool: connection evicted")
-	if ev.level != slog.LevelWarn || ev.attrs["reason"] != "heartbeat_timeout" || ev.attrs["addr"] != p.addr() ||
+	ev := h.await(t, mark, "pool: connection evicted", "addr", addr)
+	if ev.level != slog.LevelWarn || ev.attrs["reason"] != "heartbeat_timeout" || ev.attrs["addr"] != addr ||
 		!strings.Contains(ev.attrs["err"], "heartbeat timeout") {
 		t.Fatalf("eviction: %v", ev)
 	}
 	var missed int
-	for _, r := range h.find(mark, "rpc: heartbeat missed") {
+	for _, r := range h.find(mark, "rpc: heartbeat missed", "peer", addr) {
 		if r.level != slog.LevelDebug {
 			t.Errorf("missed heartbeat above debug: %v", r)
 		}
@@ -182,27 +189,27 @@ func TestFaultLogs(t *testing.T) {
 	if missed < 3 {
 		t.Errorf("%d missed-heartbeat records before the eviction, want at least 3", missed)
 	}
-	if bo := h.await(t, mark, "pool: dial failed; backing off"); bo.level != slog.LevelWarn || bo.attrs["failures"] != "1" || bo.attrs["retry_in"] == "" {
+	if bo := h.await(t, mark, "pool: dial failed; backing off", "addr", addr); bo.level != slog.LevelWarn || bo.attrs["failures"] != "1" || bo.attrs["retry_in"] == "" {
 		t.Errorf("backing off: %v", bo)
 	}
-	if d := h.await(t, mark, "pool: dialling"); d.level != slog.LevelDebug {
+	if d := h.await(t, mark, "pool: dialling", "addr", addr); d.level != slog.LevelDebug {
 		t.Errorf("dialling: %v", d)
 	}
 
 	p.px.Pass()
-	re := h.await(t, mark, "pool: redialled")
+	re := h.await(t, mark, "pool: redialled", "addr", addr)
 	if re.level != slog.LevelInfo || re.attrs["connections"] != "1" || re.attrs["failed_dials"] == "0" || re.attrs["down_for"] == "" {
 		t.Errorf("redial: %v", re)
 	}
-	if n := len(h.find(mark, "pool: connected")); n != 0 {
+	if n := len(h.find(mark, "pool: connected", "addr", addr)); n != 0 {
 		t.Errorf("the redial was also logged as %d first connects", n)
 	}
 
 	p.reg.Deregister(context.Background())
-	if left := h.await(t, mark, "longlink: provider left"); left.level != slog.LevelInfo || left.attrs["addr"] != p.addr() {
+	if left := h.await(t, mark, "longlink: provider left"); left.level != slog.LevelInfo || left.attrs["addr"] != addr {
 		t.Errorf("provider left: %v", left)
 	}
-	if cl := h.await(t, mark, "pool: closing; draining connections"); cl.level != slog.LevelDebug {
+	if cl := h.await(t, mark, "pool: closing; draining connections", "addr", addr); cl.level != slog.LevelDebug {
 		t.Errorf("closing: %v", cl)
 	}
 }
