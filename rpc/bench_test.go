@@ -2,7 +2,9 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"runtime"
 	"testing"
 
 	"github.com/longlink/longlink/internal/benchmsg"
@@ -56,19 +58,21 @@ func BenchmarkRoundTrip(b *testing.B) {
 				}
 			}
 		})
-		b.Run(tc.name+"/parallel", func(b *testing.B) {
-			c := benchConn(b)
-			b.SetParallelism(50) // 100 goroutines on this 2-core machine
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				arg, reply := tc.arg(), tc.reply()
-				for pb.Next() {
-					if err := c.Call(context.Background(), "Echo", tc.method, arg, reply); err != nil {
-						b.Error(err)
-						return
+		for _, goroutines := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("%s/parallel%d", tc.name, goroutines), func(b *testing.B) {
+				c := benchConn(b)
+				b.SetParallelism(goroutines / runtime.GOMAXPROCS(0))
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					arg, reply := tc.arg(), tc.reply()
+					for pb.Next() {
+						if err := c.Call(context.Background(), "Echo", tc.method, arg, reply); err != nil {
+							b.Error(err)
+							return
+						}
 					}
-				}
+				})
 			})
-		})
+		}
 	}
 }

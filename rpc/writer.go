@@ -4,11 +4,17 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 )
 
-// maxIdleWriteBuffer: write buffers that grew past this are released after
-// the write instead of being kept for the next batch.
+// maxIdleWriteBuffer: when the writer goes idle, buffers that grew past this
+// are released. While batches keep coming they are kept, however large:
+// regrowing them for every batch would cost more than the memory.
 const maxIdleWriteBuffer = 256 << 10
+
+// shrinkAfter is how long the writer keeps large buffers without a batch
+// that needs them.
+const shrinkAfter = time.Second
 
 // frameWriter queues frames from any goroutine and writes them from one, the
 // connection's writer goroutine: every frame queued while a write is in
@@ -58,14 +64,40 @@ func (w *frameWriter) stop(err error) {
 
 // run writes queued frames until done is closed or a write fails, and returns
 // the write error (nil when stopped through done). Two buffers alternate: one
-// fills while the other is written.
+// fills while the other is written. Buffers that grew past
+// maxIdleWriteBuffer are kept while batches keep coming and released after
+// shrinkAfter without one.
 func (w *frameWriter) run(done <-chan struct{}) error {
 	var spare []byte
+	var shrink *time.Timer // armed while a large buffer is held
+	defer func() {
+		if shrink != nil {
+			shrink.Stop()
+		}
+	}()
+	large := false
 	for {
+		var shrinkC <-chan time.Time
+		if large {
+			if shrink == nil {
+				shrink = time.NewTimer(shrinkAfter)
+			} else {
+				shrink.Reset(shrinkAfter)
+			}
+			shrinkC = shrink.C
+		}
 		select {
 		case <-w.wake:
 		case <-done:
 			return nil
+		case <-shrinkC:
+			spare, large = nil, false
+			w.mu.Lock()
+			if len(w.queue) == 0 {
+				w.queue = nil
+			}
+			w.mu.Unlock()
+			continue
 		}
 		// Let goroutines that are already runnable (callers, handlers woken
 		// by the same read) queue their frames first, so that they leave in
@@ -75,6 +107,7 @@ func (w *frameWriter) run(done <-chan struct{}) error {
 		batch := w.queue
 		w.queue = spare[:0]
 		w.mu.Unlock()
+		large = cap(batch) > maxIdleWriteBuffer || cap(spare) > maxIdleWriteBuffer
 		if len(batch) == 0 {
 			spare = batch
 			continue
@@ -82,9 +115,6 @@ func (w *frameWriter) run(done <-chan struct{}) error {
 		if _, err := w.nc.Write(batch); err != nil {
 			w.stop(err)
 			return err
-		}
-		if cap(batch) > maxIdleWriteBuffer {
-			batch = nil
 		}
 		spare = batch
 	}
