@@ -62,7 +62,7 @@ type env struct {
 	names *registry.Memory
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{prom: prom.NewRegistry(), names: registry.NewMemory()}
 	var err error
@@ -95,7 +95,7 @@ type provider struct {
 	once   sync.Once
 }
 
-func (e *env) startProvider(t *testing.T) *provider {
+func (e *env) startProvider(t testing.TB) *provider {
 	t.Helper()
 	p := &provider{svc: &Svc{gate: make(chan struct{})}, served: make(chan error, 1)}
 	p.srv = rpc.NewServer(rpc.ServerOptions{
@@ -133,7 +133,7 @@ func (p *provider) kill() {
 	})
 }
 
-func (e *env) client(t *testing.T, service string, opts longlink.ClientOptions) *longlink.Client {
+func (e *env) client(t testing.TB, service string, opts longlink.ClientOptions) *longlink.Client {
 	t.Helper()
 	opts.Pool, opts.Metrics, opts.Logger = e.pools, e.rec, quiet
 	if opts.Timeout == 0 {
