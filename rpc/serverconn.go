@@ -83,7 +83,10 @@ func (sc *serverConn) readLoop() {
 			sc.dispatch(h.id, body)
 		case kindPing:
 			var b [headerLen]byte
-			_ = sc.w.enqueue(appendPong(b[:0], h.id))
+			if err := sc.w.writeNow(appendPong(b[:0], h.id)); err != nil {
+				sc.close(err)
+				return
+			}
 		case kindPong:
 		default:
 			sc.close(protocolErrorf("unexpected frame kind %d from a client", h.kind))

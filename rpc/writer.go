@@ -23,9 +23,10 @@ type frameWriter struct {
 	nc   net.Conn
 	wake chan struct{} // capacity 1; a token means the queue may hold frames
 
-	mu    sync.Mutex
-	queue []byte // guarded by mu: frames waiting to be written, in order
-	err   error  // guarded by mu: set once writing stopped; frames are refused after
+	mu      sync.Mutex
+	queue   []byte // guarded by mu: frames waiting to be written, in order
+	err     error  // guarded by mu: set once writing stopped; frames are refused after
+	writing bool   // guarded by mu: a Write is in progress (the writer's, or writeNow's)
 }
 
 func newFrameWriter(nc net.Conn) *frameWriter {
@@ -44,6 +45,37 @@ func (w *frameWriter) enqueue(frame []byte) error {
 	w.queue = append(w.queue, frame...)
 	w.mu.Unlock()
 	if wasEmpty {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// writeNow writes frame from the calling goroutine if nothing is queued or
+// being written, sparing the writer goroutine a wake-up; otherwise it queues
+// it. The server's reader answers pings this way: on an idle connection a
+// ping then costs one wake-up instead of two. The caller may block in Write
+// as long as the connection's own writes would.
+func (w *frameWriter) writeNow(frame []byte) error {
+	w.mu.Lock()
+	if w.err != nil || w.writing || len(w.queue) > 0 {
+		w.mu.Unlock()
+		return w.enqueue(frame)
+	}
+	w.writing = true
+	w.mu.Unlock()
+	_, err := w.nc.Write(frame)
+	w.mu.Lock()
+	w.writing = false
+	pending := len(w.queue) > 0
+	w.mu.Unlock()
+	if err != nil {
+		w.stop(err)
+		return err
+	}
+	if pending { // queued meanwhile; the writer waited for us
 		select {
 		case w.wake <- struct{}{}:
 		default:
@@ -104,15 +136,24 @@ func (w *frameWriter) run(done <-chan struct{}) error {
 		// this write. With nothing else runnable this returns at once.
 		runtime.Gosched()
 		w.mu.Lock()
+		if w.writing { // writeNow is writing; it wakes us when done
+			w.mu.Unlock()
+			continue
+		}
 		batch := w.queue
 		w.queue = spare[:0]
+		w.writing = len(batch) > 0
 		w.mu.Unlock()
 		large = cap(batch) > maxIdleWriteBuffer || cap(spare) > maxIdleWriteBuffer
 		if len(batch) == 0 {
 			spare = batch
 			continue
 		}
-		if _, err := w.nc.Write(batch); err != nil {
+		_, err := w.nc.Write(batch)
+		w.mu.Lock()
+		w.writing = false
+		w.mu.Unlock()
+		if err != nil {
 			w.stop(err)
 			return err
 		}
