@@ -71,8 +71,8 @@ func newEnv(t testing.TB) *env {
 	}
 	e.pools = pool.NewManager(pool.Options{
 		Conn: rpc.ClientOptions{
-			HeartbeatInterval: 50 * time.Millisecond, MaxMissedHeartbeats: 3,
-			DialTimeout: 100 * time.Millisecond, Logger: quiet,
+			HeartbeatInterval: 100 * time.Millisecond, MaxMissedHeartbeats: 3,
+			DialTimeout: 200 * time.Millisecond, Logger: quiet,
 		},
 		Backoff:      pool.Backoff{Base: 50 * time.Millisecond, Max: 200 * time.Millisecond},
 		DrainTimeout: time.Second,
