@@ -58,6 +58,16 @@
 // healthy connection dies is immediate; backoff applies from the first
 // failure.
 //
+// # Observability
+//
+// Stats reports each pool's state, connections (with their heartbeat round
+// trips), dials, dial failures, evictions and redials (dials that replaced
+// an evicted connection; filling a pool of N is not redialling).
+// Options.Metrics receives missed heartbeats, evictions by reason, redials
+// and dial failures as they happen. Logs: dialling, connected and closing at
+// debug; redialled and a provider draining at info; evicted and backing off
+// at warn. A healthy pool logs nothing at info or above.
+//
 // # Actives
 //
 // Actives limits concurrent calls per key (a consumer's calls to one method

@@ -33,7 +33,11 @@ func (c *Conn) heartbeatLoop() {
 			continue
 		}
 		missed++
-		c.log.Debug("rpc: heartbeat missed", "missed", missed, "of", c.opts.MaxMissedHeartbeats)
+		if missed == 1 {
+			c.log.Debug("rpc: idle; pinging")
+		} else {
+			c.log.Debug("rpc: heartbeat missed", "missed", missed-1, "silent_intervals", missed, "of", c.opts.MaxMissedHeartbeats)
+		}
 		if f := c.opts.OnHeartbeatMissed; f != nil {
 			f(c, missed)
 		}

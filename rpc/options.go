@@ -62,7 +62,9 @@ type ClientOptions struct {
 	// OnHeartbeatMissed, if set, is called on the heartbeat goroutine after
 	// each interval in which nothing was read, with the number of such
 	// intervals in a row (the last call before a heartbeat timeout has
-	// missed == MaxMissedHeartbeats). It must not block.
+	// missed == MaxMissedHeartbeats). missed == 1 is routine on an idle
+	// link: it is what sends a ping; from 2 on, a ping went unanswered. It
+	// must not block.
 	OnHeartbeatMissed func(c *Conn, missed int)
 }
 
