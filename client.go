@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/longlink/longlink/registry"
 )
@@ -80,15 +81,21 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 // call0 is Call without metrics: the timeout, then the interceptors around
 // the call.
 func (c *Client) call0(ctx context.Context, method string, req, resp any) error {
+	info := &CallInfo{Service: c.service, Method: method}
 	if _, ok := ctx.Deadline(); !ok && c.opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
+		if len(c.opts.Interceptors) == 0 && c.set.Load() != nil {
+			// The common case: no context per call; see CallInfo.deadline.
+			info.deadline = time.Now().Add(c.opts.Timeout)
+		} else {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+			defer cancel()
+		}
 	}
 	if len(c.opts.Interceptors) == 0 {
-		return c.call(ctx, &CallInfo{Service: c.service, Method: method}, req, resp)
+		return c.call(ctx, info, req, resp)
 	}
-	return c.intercept(ctx, &CallInfo{Service: c.service, Method: method}, req, resp)
+	return c.intercept(ctx, info, req, resp)
 }
 
 // call routes one call: it waits for the provider list and runs the cluster

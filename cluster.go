@@ -15,7 +15,7 @@ func (c *Client) invoke(ctx context.Context, set *endpointSet, info *CallInfo, r
 	tried := triedBuf[:0]
 	var last error
 	for attempt := 0; attempt <= c.opts.Retries; attempt++ {
-		if attempt > 0 && ctx.Err() != nil {
+		if attempt > 0 && (ctx.Err() != nil || info.expired()) {
 			break // never past the deadline: the last error stands
 		}
 		ep := c.pick(ctx, set, tried)
@@ -26,7 +26,7 @@ func (c *Client) invoke(ctx context.Context, set *endpointSet, info *CallInfo, r
 			return c.noProvider(set, nil)
 		}
 		info.Provider, info.Attempts = ep.addr, info.Attempts+1
-		err := c.callOne(ctx, ep, info.Method, req, resp)
+		err := c.callOne(ctx, ep, info, req, resp)
 		if err == nil {
 			c.stick(ep)
 			return nil
@@ -44,23 +44,38 @@ func (c *Client) invoke(ctx context.Context, set *endpointSet, info *CallInfo, r
 	return last
 }
 
-// callOne makes one attempt on one provider.
-func (c *Client) callOne(ctx context.Context, ep *endpoint, method string, req, resp any) error {
-	slot, err := ep.actives.Acquire(ctx, method)
-	if err != nil {
-		ep.failures.Add(1)
-		return err
+// callOne makes one attempt on one provider. Where it would wait (for an
+// actives slot, for a dial) it waits within the call's deadline; the round
+// trip itself is timed by rpc.
+func (c *Client) callOne(ctx context.Context, ep *endpoint, info *CallInfo, req, resp any) error {
+	method := info.Method
+	slot, ok := ep.actives.TryAcquire(method)
+	if !ok {
+		wctx, cancel := info.bound(ctx)
+		var err error
+		slot, err = ep.actives.Acquire(wctx, method)
+		cancel()
+		if err != nil {
+			ep.failures.Add(1)
+			return err
+		}
 	}
 	defer slot.Release()
 	ep.inflight.Add(1)
 	defer ep.inflight.Add(-1)
-	conn, err := ep.pool.Conn(ctx)
-	if err != nil {
-		ep.failures.Add(1)
-		return err
+	conn, ok := ep.pool.TryConn()
+	if !ok {
+		wctx, cancel := info.bound(ctx)
+		var err error
+		conn, err = ep.pool.Conn(wctx)
+		cancel()
+		if err != nil {
+			ep.failures.Add(1)
+			return err
+		}
 	}
 	ep.calls.Add(1)
-	err = conn.Call(ctx, c.service, method, req, resp)
+	err := conn.CallUntil(ctx, info.deadline, c.service, method, req, resp)
 	if err != nil && !isRemote(err) {
 		ep.failures.Add(1)
 	}

@@ -1,6 +1,9 @@
 package longlink
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // CallInfo describes the call a ClientInterceptor wraps. Provider and
 // Attempts are filled in by the time next returns. The metadata the call
@@ -11,6 +14,25 @@ type CallInfo struct {
 	Method   string
 	Provider string // address of the provider of the last attempt
 	Attempts int    // attempts made, failover retries included
+
+	// deadline is ClientOptions.Timeout's bound when it is not carried by
+	// the context (no interceptors to see it): rpc times the round trip
+	// with it directly, and a context is derived only where a call waits.
+	deadline time.Time
+}
+
+// bound returns ctx bounded by the call's own deadline, if it has one, for
+// the places where the call waits on ctx.
+func (info *CallInfo) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if info.deadline.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, info.deadline)
+}
+
+// expired reports whether the call's own deadline has passed.
+func (info *CallInfo) expired() bool {
+	return !info.deadline.IsZero() && !time.Now().Before(info.deadline)
 }
 
 // Invoker runs the rest of the chain: the next interceptor, or the call

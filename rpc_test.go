@@ -199,9 +199,24 @@ func TestActivesLimitHeld(t *testing.T) {
 	if !errors.Is(err, pool.ErrLimitExceeded) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("over the limit: %v", err)
 	}
+	// Without a deadline in ctx, the client's Timeout bounds the wait.
+	c2 := newClient(t, one.reg, "Echo", longlink.ClientOptions{Actives: 1, Timeout: 30 * time.Millisecond})
+	held2 := make(chan error, 1)
+	go func() { // holds the slot with a deadline of its own, longer than Timeout
+		ctx, cancel := context.WithTimeout(context.Background(), longWait)
+		defer cancel()
+		held2 <- c2.Call(ctx, "Echo", &Msg{}, new(Msg))
+	}()
+	waitFor(t, "the slot to be held", func() bool { return one.providers[0].svc.running.Load() == 2 })
+	if err := c2.Call(context.Background(), "Echo", &Msg{}, new(Msg)); !errors.Is(err, pool.ErrLimitExceeded) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("over the limit, bounded by Timeout: %v", err)
+	}
 	close(gate)
 	if err := <-held; err != nil {
 		t.Fatal(err)
+	}
+	if err := <-held2; err != nil {
+		t.Fatalf("the call that held the slot: %v", err)
 	}
 }
 

@@ -32,6 +32,26 @@ func (s Slot) Release() {
 	}
 }
 
+// TryAcquire takes a slot for key if one is free, without waiting.
+func (a *Actives) TryAcquire(key string) (Slot, bool) {
+	if a == nil || a.limit <= 0 {
+		return Slot{}, true
+	}
+	sem := a.sem(key)
+	if sem.TryAcquire(1) {
+		return Slot{sem}, true
+	}
+	return Slot{}, false
+}
+
+func (a *Actives) sem(key string) *semaphore.Weighted {
+	v, ok := a.sems.Load(key)
+	if !ok {
+		v, _ = a.sems.LoadOrStore(key, semaphore.NewWeighted(a.limit))
+	}
+	return v.(*semaphore.Weighted)
+}
+
 // Acquire takes a slot for key, waiting for one while ctx lasts. If ctx ends
 // first it returns an error matching both ErrLimitExceeded and ctx's error,
 // and holds nothing.
@@ -39,11 +59,7 @@ func (a *Actives) Acquire(ctx context.Context, key string) (Slot, error) {
 	if a == nil || a.limit <= 0 {
 		return Slot{}, nil
 	}
-	v, ok := a.sems.Load(key)
-	if !ok {
-		v, _ = a.sems.LoadOrStore(key, semaphore.NewWeighted(a.limit))
-	}
-	sem := v.(*semaphore.Weighted)
+	sem := a.sem(key)
 	if sem.TryAcquire(1) {
 		return Slot{sem}, nil
 	}

@@ -130,10 +130,8 @@ func (p *Pool) Addr() string { return p.addr }
 // with an *UnavailableError.
 func (p *Pool) Conn(ctx context.Context) (*rpc.Conn, error) {
 	for {
-		if t := *p.table.Load(); len(t) == 1 {
-			return t[0], nil
-		} else if len(t) > 1 {
-			return t[p.rr.Add(1)%uint64(len(t))], nil
+		if c, ok := p.TryConn(); ok {
+			return c, nil
 		}
 		p.mu.Lock()
 		switch {
@@ -156,6 +154,19 @@ func (p *Pool) Conn(ctx context.Context) (*rpc.Conn, error) {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("pool: waiting for a connection to %s: %w", p.addr, ctx.Err())
 		}
+	}
+}
+
+// TryConn returns a ready connection if there is one, without waiting or
+// dialling.
+func (p *Pool) TryConn() (*rpc.Conn, bool) {
+	switch t := *p.table.Load(); len(t) {
+	case 0:
+		return nil, false
+	case 1:
+		return t[0], true
+	default:
+		return t[p.rr.Add(1)%uint64(len(t))], true
 	}
 }
 

@@ -1,6 +1,9 @@
 package rpc
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Call is an RPC in flight or completed, as Conn.Go returns it.
 type Call struct {
@@ -11,9 +14,10 @@ type Call struct {
 	Error   error      // the outcome, once complete
 	Done    chan *Call // receives the call itself when it completes
 
-	id   uint64        // request id, set when sent
-	sig  chan struct{} // synchronous calls: receives one token on completion
-	stop func() bool   // asynchronous calls: unregisters the context watch
+	id    uint64        // request id, set when sent
+	sig   chan struct{} // synchronous calls: receives one token on completion
+	timer *time.Timer   // synchronous calls with a deadline of their own; reused
+	stop  func() bool   // asynchronous calls: unregisters the context watch
 }
 
 // complete signals the call's completion to whoever waits for it. It is
@@ -49,7 +53,7 @@ func (cp *callPool) get() *Call {
 }
 
 func (cp *callPool) put(call *Call) {
-	sig := call.sig
-	*call = Call{sig: sig}
+	sig, timer := call.sig, call.timer
+	*call = Call{sig: sig, timer: timer}
 	cp.p.Put(call)
 }

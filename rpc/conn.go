@@ -170,26 +170,56 @@ func (c *Conn) Close() error {
 // The caller's deadline travels to the server, and so does the metadata set
 // with WithMetadata.
 func (c *Conn) Call(ctx context.Context, service, method string, args, reply any) error {
+	return c.CallUntil(ctx, time.Time{}, service, method, args, reply)
+}
+
+// CallUntil is Call with a deadline of its own besides ctx's: the earlier of
+// the two applies, on both ends, as if ctx carried it. It spares the caller
+// a context.WithDeadline (and its timer and allocations) per call: the
+// connection times the call with a timer it reuses. A zero deadline means
+// none.
+func (c *Conn) CallUntil(ctx context.Context, deadline time.Time, service, method string, args, reply any) error {
 	if err := ctx.Err(); err != nil {
 		return callError(service, method, err)
 	}
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = time.Time{} // ctx's is earlier: its Done channel times the call
+	}
 	call := c.callPool.get()
 	call.Service, call.Method, call.Args, call.Reply = service, method, args, reply
-	if err := c.send(ctx, call); err != nil {
+	if err := c.send(ctx, deadline, call); err != nil {
 		c.callPool.put(call)
 		return err
 	}
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		if call.timer == nil {
+			call.timer = time.NewTimer(time.Until(deadline))
+		} else {
+			call.timer.Reset(time.Until(deadline))
+		}
+		expired = call.timer.C
+	}
+	var err error
 	select {
 	case <-call.sig:
 	case <-ctx.Done():
+		err = ctx.Err()
+	case <-expired:
+		err = context.DeadlineExceeded
+	}
+	if expired != nil {
+		call.timer.Stop()
+	}
+	if err != nil {
 		if c.abandon(call) {
 			c.callPool.put(call)
 			c.failures.Add(1)
-			return callError(service, method, ctx.Err())
+			return callError(service, method, err)
 		}
 		<-call.sig // the reader got there first and is completing the call
 	}
-	err := call.Error
+	err = call.Error
 	c.callPool.put(call)
 	return err
 }
@@ -218,7 +248,7 @@ func (c *Conn) Go(ctx context.Context, service, method string, args, reply any, 
 		call.complete()
 		return call
 	}
-	if err := c.send(ctx, call); err != nil {
+	if err := c.send(ctx, time.Time{}, call); err != nil {
 		call.Error = err
 		call.complete()
 		return call
@@ -231,11 +261,15 @@ func (c *Conn) Go(ctx context.Context, service, method string, args, reply any, 
 	return call
 }
 
-// send registers call and queues its request frame.
-func (c *Conn) send(ctx context.Context, call *Call) error {
+// send registers call and queues its request frame. The call's deadline is
+// the earlier of ctx's and deadline (zero: none).
+func (c *Conn) send(ctx context.Context, deadline time.Time, call *Call) error {
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
 	var timeout time.Duration
-	if d, ok := ctx.Deadline(); ok {
-		if timeout = time.Until(d); timeout <= 0 {
+	if !deadline.IsZero() {
+		if timeout = time.Until(deadline); timeout <= 0 {
 			return callError(call.Service, call.Method, context.DeadlineExceeded)
 		}
 	}

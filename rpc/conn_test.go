@@ -440,3 +440,41 @@ func TestDrain(t *testing.T) {
 	}
 	receive(t, c.Done(), longWait, "the drained connection to close")
 }
+
+// CallUntil's own deadline times out a call like a context deadline would,
+// travels to the server, and the earlier of it and ctx's applies.
+func TestCallUntil(t *testing.T) {
+	_, addr := startServer(t, rpc.ServerOptions{}, newArith())
+	c := dial(t, addr, rpc.ClientOptions{})
+
+	err := c.CallUntil(context.Background(), time.Now().Add(20*time.Millisecond), "Arith", "Block", &Args{}, new(Reply))
+	var ne net.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a deadline-exceeded net.Error", err)
+	}
+	if n := c.PendingLen(); n != 0 {
+		t.Fatalf("%d calls pending after the deadline", n)
+	}
+
+	var r Reply
+	if err := c.CallUntil(context.Background(), time.Now().Add(time.Hour), "Arith", "Deadline", &Args{}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.C <= 0 || r.C > int(time.Hour.Milliseconds()) {
+		t.Fatalf("the handler saw %d ms left of CallUntil's hour", r.C)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.CallUntil(ctx, time.Now().Add(time.Hour), "Arith", "Deadline", &Args{}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.C > int(time.Minute.Milliseconds()) {
+		t.Fatalf("the handler saw %d ms left; ctx's minute is the earlier deadline", r.C)
+	}
+	// The pooled timer of the timed-out call must not fire into a later one.
+	for range 20 {
+		if err := c.CallUntil(context.Background(), time.Now().Add(time.Hour), "Arith", "Add", &Args{A: 1}, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
