@@ -83,6 +83,19 @@ func (a *Arith) Meta(ctx context.Context, _ *Args) (*MetaReply, error) {
 // Echo returns its argument, to test value types and large bodies.
 func (a *Arith) Echo(_ context.Context, s string) (string, error) { return s, nil }
 
+// Any echoes an untyped argument: msgpack decodes nested arrays into it
+// recursively.
+func (a *Arith) Any(_ context.Context, v any) (any, error) { return v, nil }
+
+// Sum adds up a slice: msgpack preallocates the slice at its claimed length.
+func (a *Arith) Sum(_ context.Context, xs []int) (int, error) {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n, nil
+}
+
 // Big returns a reply of x.A bytes.
 func (a *Arith) Big(_ context.Context, x *Args) (string, error) { return strings.Repeat("b", x.A), nil }
 

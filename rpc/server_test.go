@@ -1,10 +1,12 @@
 package rpc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,4 +323,65 @@ func TestShutdownClosesConnectionsOfVanishedClients(t *testing.T) {
 			t.Fatalf("Shutdown = %v", err)
 		}
 	})
+}
+
+// Hostile bodies inside valid frames: a huge metadata map, an argument
+// nested deeper than the limit, an array claiming billions of elements.
+// Each gets a bad-request answer and a logged reason, allocates nothing near
+// what it claims, and the connection goes on serving: closing it would fail
+// every other call multiplexed on it.
+func TestHostileBodiesAreAnsweredNotObeyed(t *testing.T) {
+	deep := bytes.Repeat([]byte{0x91}, 10_000) // [[[[...]]]]
+	deep = append(deep, 0x01)
+	var bigMeta []byte
+	bigMeta = append(bigMeta, 0x95, 0xa5, 'A', 'r', 'i', 't', 'h', 0xa4, 'E', 'c', 'h', 'o', 0x00, 0xdf, 0, 1, 0, 0) // 65536 pairs
+	for i := range 65536 {
+		bigMeta = append(bigMeta, 0xa4, 'k', byte(i>>16), byte(i>>8), byte(i), 0xa0)
+	}
+	bigMeta = append(bigMeta, 0xa1, 'x')
+	envelope := func(method string, arg []byte) []byte {
+		b := append([]byte{0x95, 0xa5, 'A', 'r', 'i', 't', 'h', 0xa0 | byte(len(method))}, method...)
+		return append(append(b, 0x00, 0xc0), arg...)
+	}
+	tests := []struct {
+		name string
+		body []byte
+		log  string
+	}{
+		{"65536 metadata pairs", bigMeta, "metadata has 65536 pairs"},
+		{"untyped argument nested 10000 deep", envelope("Any", deep), "nested too deep"},
+		{"slice argument claiming 2^32-1 elements", envelope("Sum", []byte{0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}), "malformed msgpack"},
+	}
+	var logs logBuffer
+	_, addr := startServer(t, rpc.ServerOptions{Logger: logs.logger()}, newArith())
+	nc := rawConn(t, addr)
+	fr := rpc.NewFrameReader(nc, 1<<20)
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			frame := append(rpc.AppendHeader(nil, rpc.FlagRequest|rpc.FlagTwoWay, 0, uint64(i+1), len(tc.body)), tc.body...)
+			if _, err := nc.Write(frame); err != nil {
+				t.Fatal(err)
+			}
+			nc.SetReadDeadline(time.Now().Add(longWait))
+			h, _, err := fr.Next()
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			runtime.ReadMemStats(&after)
+			if rpc.HeaderStatus(h) != rpc.StatusBadRequest {
+				t.Fatalf("status %v, want bad request", rpc.HeaderStatus(h))
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Fatalf("a %d-byte body made the server allocate %d bytes", len(tc.body), grew)
+			}
+			waitFor(t, longWait, "the reason in the log", func() bool { return strings.Contains(logs.String(), tc.log) })
+		})
+	}
+	good, _ := rpc.AppendRequest(99, "Arith", "Add", nil, &Args{A: 2, B: 3})
+	nc.Write(good)
+	if h, _, err := fr.Next(); err != nil || rpc.HeaderStatus(h) != rpc.StatusOK {
+		t.Fatalf("the connection stopped serving after hostile bodies: %v, %v", err, rpc.HeaderStatus(h))
+	}
 }
