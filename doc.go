@@ -22,6 +22,12 @@
 // that shuts down gracefully announces it; consumers stop sending it new
 // calls at once and its in-flight calls complete.
 //
+// Observability: ClientOptions.Interceptors and rpc.ServerOptions.Interceptors
+// wrap calls; ClientOptions.Metrics and pool.Options.Metrics feed a
+// metrics.Recorder (package metrics/prometheus exports one); Client.Stats and
+// pool.Manager.Stats snapshot every provider and connection, and package
+// statshttp serves them as JSON.
+//
 // Layers: package rpc is the transport (frames, multiplexed connections,
 // server); package pool keeps the connections per provider address; package
 // registry announces and discovers providers. This package routes calls over
