@@ -1,7 +1,6 @@
 package longlink_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/longlink/longlink"
 	"github.com/longlink/longlink/internal/faultnet"
+	"github.com/longlink/longlink/internal/testutil"
 	"github.com/longlink/longlink/pool"
 	"github.com/longlink/longlink/registry"
 	"github.com/longlink/longlink/rpc"
@@ -85,26 +85,12 @@ func (s *EchoSvc) Fail(_ context.Context, m *Msg) (*Msg, error) {
 	return nil, errors.New("invalid order")
 }
 
-// countingListener counts the connections a provider accepts.
-type countingListener struct {
-	net.Listener
-	accepted atomic.Int64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.accepted.Add(1)
-	}
-	return c, err
-}
-
 // provider is a real rpc server behind a fault-injecting proxy; the proxy's
 // address is what the registry announces.
 type provider struct {
 	name   string
 	srv    *rpc.Server
-	ln     *countingListener
+	ln     *testutil.CountingListener
 	px     *faultnet.Proxy
 	svc    *EchoSvc
 	reg    registry.Registration
@@ -148,7 +134,7 @@ func startCluster(t *testing.T, n int, services ...string) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.ln = &countingListener{Listener: l}
+		p.ln = &testutil.CountingListener{Listener: l}
 		go func() { p.served <- p.srv.Serve(p.ln) }()
 		if p.px, err = faultnet.Listen(l.Addr().String(), faultnet.Options{}); err != nil {
 			t.Fatal(err)
@@ -291,22 +277,4 @@ func call(t *testing.T, c *longlink.Client, method string, id int) (*Msg, error)
 	var out Msg
 	err := c.Call(context.Background(), method, &Msg{ID: id}, &out)
 	return &out, err
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/longlink/longlink"
+	"github.com/longlink/longlink/internal/testutil"
 	"github.com/longlink/longlink/pool"
 	"github.com/longlink/longlink/registry"
 	"github.com/longlink/longlink/rpc"
@@ -93,7 +94,7 @@ func TestFrozenProviderEvictedAndRedialled(t *testing.T) {
 func TestConnectionCounts(t *testing.T) {
 	accepted := func(cl *cluster) (n []int64) {
 		for _, p := range cl.providers {
-			n = append(n, p.ln.accepted.Load())
+			n = append(n, p.ln.Accepted.Load())
 		}
 		return n
 	}
@@ -398,7 +399,7 @@ func TestEmptyProtection(t *testing.T) {
 	for _, disable := range []bool{false, true} {
 		t.Run(fmt.Sprint("disabled=", disable), func(t *testing.T) {
 			cl := startCluster(t, 2)
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			c := newClient(t, cl.reg, "Echo", longlink.ClientOptions{DisableEmptyProtection: disable, Timeout: time.Second,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			waitFor(t, "both providers", func() bool { return len(c.Stats().Providers) == 2 })

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/longlink/longlink/internal/faultnet"
+	"github.com/longlink/longlink/internal/testutil"
 	"github.com/longlink/longlink/pool"
 	"github.com/longlink/longlink/rpc"
 )
@@ -36,24 +36,10 @@ func (s *Svc) Block(ctx context.Context, v *int) (*int, error) {
 	}
 }
 
-// countingListener counts accepted connections.
-type countingListener struct {
-	net.Listener
-	accepted atomic.Int64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.accepted.Add(1)
-	}
-	return c, err
-}
-
 // provider is a real rpc server on loopback.
 type provider struct {
 	srv  *rpc.Server
-	ln   *countingListener
+	ln   *testutil.CountingListener
 	svc  *Svc
 	addr string
 	done chan error
@@ -70,7 +56,7 @@ func startProvider(t testing.TB, addr string) *provider {
 	}
 	p := &provider{
 		srv:  rpc.NewServer(rpc.ServerOptions{Logger: quiet}),
-		ln:   &countingListener{Listener: l},
+		ln:   &testutil.CountingListener{Listener: l},
 		svc:  &Svc{entered: make(chan struct{}, 100), release: make(chan struct{})},
 		addr: l.Addr().String(),
 		done: make(chan error, 1),

@@ -35,7 +35,7 @@ func TestConnectionCounts(t *testing.T) {
 				t.Cleanup(release)
 				pools = append(pools, p)
 			}
-			if n := prov.ln.accepted.Load(); n != 0 {
+			if n := prov.ln.Accepted.Load(); n != 0 {
 				t.Fatalf("%d connections before the first call", n)
 			}
 			// The first call dials; the maintainer then dials the rest, one
@@ -58,7 +58,7 @@ func TestConnectionCounts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if n := prov.ln.accepted.Load(); n != tc.want {
+			if n := prov.ln.Accepted.Load(); n != tc.want {
 				t.Fatalf("provider accepted %d connections, want %d", n, tc.want)
 			}
 			for _, p := range pools {
@@ -115,8 +115,8 @@ func TestConcurrentFirstCallsShareOneDial(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st := p.Stats(); st.Dials != 1 || prov.ln.accepted.Load() != 1 {
-		t.Fatalf("%d dials, %d accepted; want 1 and 1", st.Dials, prov.ln.accepted.Load())
+	if st := p.Stats(); st.Dials != 1 || prov.ln.Accepted.Load() != 1 {
+		t.Fatalf("%d dials, %d accepted; want 1 and 1", st.Dials, prov.ln.Accepted.Load())
 	}
 }
 

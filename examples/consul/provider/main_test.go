@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +11,9 @@ import (
 	"github.com/longlink/longlink"
 	"github.com/longlink/longlink/examples/consul/greeter"
 	"github.com/longlink/longlink/internal/consultest"
+	"github.com/longlink/longlink/internal/testutil"
 	"github.com/longlink/longlink/registry"
 )
-
-// safeBuffer is a bytes.Buffer for a writer and a reader in two goroutines.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The provider registers in Consul, serves, and on a signal (ctx ending)
 // leaves: deregistered, drained, closed.
@@ -41,7 +22,7 @@ func TestProvider(t *testing.T) {
 	t.Setenv("CONSUL_HTTP_ADDR", agent.Addr())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out safeBuffer
+	var out testutil.SyncBuffer
 	ready, done := make(chan string, 1), make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-name", "p1", "-drain", "10s"}, &out, ready)
