@@ -303,19 +303,9 @@ func TestExecutesLimit(t *testing.T) {
 // A peer that accepts and then closes: every pending call fails at once
 // with ErrConnLost, and later calls get the same error.
 func TestPendingCallsFailWhenPeerCloses(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	accepted := make(chan net.Conn, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err == nil {
-			accepted <- nc
-		}
-	}()
-	c := dial(t, ln.Addr().String(), rpc.ClientOptions{HeartbeatInterval: -1})
+	addr := rawPeer(t, func(nc net.Conn) { accepted <- nc })
+	c := dial(t, addr, rpc.ClientOptions{HeartbeatInterval: -1})
 	peer := receive(t, accepted, longWait, "accept")
 
 	const n = 20
@@ -358,22 +348,12 @@ func TestCloseFailsPendingCallsWithErrClosed(t *testing.T) {
 }
 
 func TestClientClosesOnBadServerFrame(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
+	addr := rawPeer(t, func(nc net.Conn) {
 		nc.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 		closedByPeer(nc, longWait)
-	}()
+	})
 	var logs logBuffer
-	c := dial(t, ln.Addr().String(), rpc.ClientOptions{Logger: logs.logger()})
+	c := dial(t, addr, rpc.ClientOptions{Logger: logs.logger()})
 	receive(t, c.Done(), longWait, "the connection to fail")
 	if !errors.Is(c.Err(), rpc.ErrProtocol) {
 		t.Fatalf("Err() = %v, want ErrProtocol", c.Err())
@@ -397,18 +377,8 @@ func TestPing(t *testing.T) {
 
 // A peer that accepts but never answers: Ping returns when ctx ends.
 func TestPingUnansweredHonoursContext(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		if nc, err := ln.Accept(); err == nil {
-			defer nc.Close()
-			closedByPeer(nc, longWait)
-		}
-	}()
-	c := dial(t, ln.Addr().String(), rpc.ClientOptions{HeartbeatInterval: -1})
+	addr := rawPeer(t, func(nc net.Conn) { closedByPeer(nc, longWait) })
+	c := dial(t, addr, rpc.ClientOptions{HeartbeatInterval: -1})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, err := c.Ping(ctx); !errors.Is(err, context.DeadlineExceeded) {

@@ -111,21 +111,10 @@ func TestHeartbeatKeepsLivePeerAndDropsItWhenItStops(t *testing.T) {
 
 // The same over real TCP: the peer accepts and then neither reads nor writes.
 func TestHeartbeatDetectsFrozenPeerOverTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	accepted := make(chan net.Conn, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err == nil {
-			accepted <- nc
-		}
-	}()
-	c := dial(t, ln.Addr().String(), rpc.ClientOptions{HeartbeatInterval: 20 * time.Millisecond})
-	frozen := receive(t, accepted, longWait, "accept")
-	defer frozen.Close()
+	addr := rawPeer(t, func(nc net.Conn) { accepted <- nc }) // then silent
+	c := dial(t, addr, rpc.ClientOptions{HeartbeatInterval: 20 * time.Millisecond})
+	receive(t, accepted, longWait, "accept")
 	call := c.Go(context.Background(), "Arith", "Add", &Args{}, new(Reply), nil)
 	receive(t, c.Done(), longWait, "the frozen peer to be declared dead")
 	if err := (<-call.Done).Error; !errors.Is(err, rpc.ErrHeartbeatTimeout) {

@@ -173,6 +173,37 @@ func receive[T any](t testing.TB, ch <-chan T, within time.Duration, what string
 	}
 }
 
+// rawPeer listens on loopback, accepts one connection and hands it to serve
+// on a goroutine of its own. When the test ends the connection and the
+// listener close and the goroutine is waited for. It returns the address.
+func rawPeer(t testing.TB, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, done := make(chan net.Conn, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		accepted <- nc
+		serve(nc)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case nc := <-accepted:
+			nc.Close()
+		default:
+		}
+		<-done
+	})
+	return ln.Addr().String()
+}
+
 // rawConn opens a plain TCP connection for writing hand-made frames.
 func rawConn(t testing.TB, addr string) net.Conn {
 	t.Helper()

@@ -82,7 +82,7 @@ func NewRecorder(reg prom.Registerer, opts Options) (*Recorder, error) {
 	}, flightLabels))
 	r.heartbeats = register(reg, &errs, prom.NewCounter(prom.CounterOpts{
 		Name: "longlink_heartbeats_missed_total",
-		Help: "Heartbeat intervals in which a client connection read nothing.",
+		Help: "Heartbeat pings a client connection sent that went unanswered for an interval.",
 	}))
 	evictions := register(reg, &errs, prom.NewCounterVec(prom.CounterOpts{
 		Name: "longlink_connection_evictions_total",
