@@ -95,3 +95,9 @@ var Unmarshal = unmarshal
 
 // RequestArg returns the argument bytes of a parsed request.
 func RequestArg(q request) []byte { return q.arg }
+
+// CallsDirectly reports whether service.method of s is called without
+// reflect.Value.Call.
+func CallsDirectly(s *Server, service, method string) bool {
+	return (*s.services.Load())[service].methods[method].direct != nil
+}

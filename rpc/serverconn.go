@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"reflect"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -150,8 +149,8 @@ func (sc *serverConn) dispatch(id uint64, body []byte) {
 		sc.replyError(id, StatusOverloaded, fmt.Sprintf("%d requests running on this connection, its limit", max))
 		return
 	}
-	into, arg := m.newArg()
-	if err := decodeValidated(q.arg, into); err != nil {
+	arg := m.newArg()
+	if err := decodeValidated(q.arg, arg); err != nil {
 		sc.replyError(id, StatusBadRequest, fmt.Sprintf("decoding argument of %s.%s: %v", svc.name, m.name, err))
 		return
 	}
@@ -200,7 +199,7 @@ func (sc *serverConn) run(t task) {
 }
 
 // invoke calls the handler, turning a panic into an error.
-func (sc *serverConn) invoke(svc *service, m *method, arg reflect.Value, ctx *handlerCtx) (result any, err error) {
+func (sc *serverConn) invoke(svc *service, m *method, arg any, ctx *handlerCtx) (result any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			sc.log.Error("rpc: handler panicked", "method", svc.name+"."+m.name, "panic", p, "stack", string(debug.Stack()))
@@ -210,8 +209,8 @@ func (sc *serverConn) invoke(svc *service, m *method, arg reflect.Value, ctx *ha
 	if ics := sc.srv.opts.Interceptors; len(ics) > 0 {
 		info := &ServerInfo{Service: svc.name, Method: m.name, Peer: sc.peer}
 		return chain(ics, info, func(hctx context.Context, a any) (any, error) {
-			return m.call(hctx, svc, reflect.ValueOf(a))
-		})(ctx, arg.Interface())
+			return m.call(hctx, svc, a)
+		})(ctx, m.declared(arg))
 	}
 	return m.call(ctx, svc, arg)
 }

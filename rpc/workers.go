@@ -1,9 +1,6 @@
 package rpc
 
-import (
-	"reflect"
-	"time"
-)
+import "time"
 
 // workerIdle is how long a worker goroutine waits for another request
 // before it exits.
@@ -15,7 +12,7 @@ type task struct {
 	id  uint64
 	svc *service
 	m   *method
-	arg reflect.Value
+	arg any // from method.newArg, decoded
 	ctx *handlerCtx
 }
 
