@@ -10,6 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/longlink/longlink/rpc"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func TestParseHeader(t *testing.T) {
@@ -212,6 +213,25 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate(% x) = %v, want ok=%v", tc.in, err, tc.ok)
 			}
 		})
+	}
+}
+
+// Validate reads every first byte the way the codec does: for each of the
+// 256 codes followed by a run of filler bytes (which are themselves small
+// values, or small lengths), it accepts exactly when the codec reads one
+// whole value that uses every byte.
+func TestValidateAgreesWithCodec(t *testing.T) {
+	for c := range 256 {
+		for _, filler := range []byte{0x00, 0x01, 0x02} {
+			for extra := range 20 {
+				in := append([]byte{byte(c)}, bytes.Repeat([]byte{filler}, extra)...)
+				r := bytes.NewReader(in)
+				codecOK := msgpack.NewDecoder(r).Skip() == nil && r.Len() == 0
+				if err := rpc.Validate(in); (err == nil) != codecOK {
+					t.Fatalf("Validate(% x) = %v; the codec reads it whole: %v", in, err, codecOK)
+				}
+			}
+		}
 	}
 }
 

@@ -206,32 +206,77 @@ func (r *msgpReader) int() (int64, error) {
 // validate checks that b holds exactly one well-formed msgpack value, nested
 // at most maxNesting deep, in which no array, map, string or extension claims
 // more elements or bytes than remain. The codec trusts claimed lengths when
-// it allocates, so this runs before it sees any body.
+// it allocates, so this runs before it sees any body. It runs on every body
+// at both ends, so it reads each value's first byte through the table
+// leadBytes instead of a chain of comparisons.
 func validate(b []byte) error {
-	var stack [maxNesting]int // elements still due at each open level
+	var stack [maxNesting]int32 // elements still due at each open level
 	depth := 0
-	r := msgpReader{b: b}
-	items := 1 // values due at the top level
+	off := 0
+	items := 1 // values due at the current level
 	for {
 		for items == 0 {
 			if depth == 0 {
-				if r.off != len(b) {
+				if off != len(b) {
 					return errMsgp
 				}
 				return nil
 			}
 			depth--
-			items = stack[depth]
+			items = int(stack[depth])
 		}
 		items--
-		n, isContainer, err := r.skipScalar()
-		if err != nil {
-			return err
+		if off >= len(b) {
+			return errMsgp
 		}
-		if !isContainer {
+		lead := leadBytes[b[off]]
+		off++
+		var n int // payload bytes to skip, or elements to open
+		switch lead.kind {
+		case leadFixed:
+			n = int(lead.n)
+			if n > len(b)-off {
+				return errMsgp
+			}
+			off += n
 			continue
+		case leadSized, leadSizedExt:
+			w := int(lead.n)
+			if w > len(b)-off {
+				return errMsgp
+			}
+			n = beUint(b[off : off+w])
+			off += w
+			if lead.kind == leadSizedExt {
+				n++ // the extension's type byte
+			}
+			if n < 0 || n > len(b)-off { // n < 0: a 32-bit length on a 32-bit int
+				return errMsgp
+			}
+			off += n
+			continue
+		case leadFixArray:
+			n = int(lead.n)
+		case leadFixMap:
+			n = 2 * int(lead.n)
+		case leadArray, leadMap:
+			w := int(lead.n)
+			if w > len(b)-off {
+				return errMsgp
+			}
+			n = beUint(b[off : off+w])
+			off += w
+			if n < 0 || n > len(b)-off {
+				return errMsgp
+			}
+			if lead.kind == leadMap {
+				n *= 2
+			}
+		default:
+			return errMsgp
 		}
-		if n > len(b)-r.off { // every element takes at least one byte
+		// An array or a map of n elements (keys and values).
+		if n > len(b)-off { // every element takes at least one byte
 			return errMsgp
 		}
 		if n == 0 {
@@ -240,81 +285,70 @@ func validate(b []byte) error {
 		if depth == maxNesting {
 			return errors.New("msgpack nested too deep")
 		}
-		stack[depth] = items
+		stack[depth] = int32(items)
 		depth++
 		items = n
 	}
 }
 
-// skipScalar consumes one value's header and, for scalars, its payload. For
-// arrays and maps it returns the number of elements that follow (maps count
-// keys and values) and isContainer.
-func (r *msgpReader) skipScalar() (elems int, isContainer bool, err error) {
-	c, err := r.byte()
-	if err != nil {
-		return 0, false, err
+// beUint reads a big-endian unsigned integer of 1, 2 or 4 bytes.
+func beUint(p []byte) int {
+	switch len(p) {
+	case 1:
+		return int(p[0])
+	case 2:
+		return int(binary.BigEndian.Uint16(p))
 	}
-	var skip int
-	switch {
-	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
-		return 0, false, nil
-	case c&0xf0 == 0x80:
-		return 2 * int(c&0x0f), true, nil
-	case c&0xf0 == 0x90:
-		return int(c & 0x0f), true, nil
-	case c&0xe0 == 0xa0:
-		skip = int(c & 0x1f)
-	case c == 0xc4, c == 0xd9:
-		skip, err = r.uintN(1)
-	case c == 0xc5, c == 0xda:
-		skip, err = r.uintN(2)
-	case c == 0xc6, c == 0xdb:
-		skip, err = r.uintN(4)
-	case c == 0xcc, c == 0xd0:
-		skip = 1
-	case c == 0xcd, c == 0xd1:
-		skip = 2
-	case c == 0xca, c == 0xce, c == 0xd2:
-		skip = 4
-	case c == 0xcb, c == 0xcf, c == 0xd3:
-		skip = 8
-	case c == 0xd4:
-		skip = 1 + 1
-	case c == 0xd5:
-		skip = 1 + 2
-	case c == 0xd6:
-		skip = 1 + 4
-	case c == 0xd7:
-		skip = 1 + 8
-	case c == 0xd8:
-		skip = 1 + 16
-	case c == 0xc7:
-		skip, err = r.uintN(1)
-		skip++
-	case c == 0xc8:
-		skip, err = r.uintN(2)
-		skip++
-	case c == 0xc9:
-		skip, err = r.uintN(4)
-		skip++
-	case c == 0xdc:
-		n, err := r.uintN(2)
-		return n, true, err
-	case c == 0xdd:
-		n, err := r.uintN(4)
-		return n, true, err
-	case c == 0xde:
-		n, err := r.uintN(2)
-		return 2 * n, true, err
-	case c == 0xdf:
-		n, err := r.uintN(4)
-		return 2 * n, true, err
-	default: // 0xc1 is never used
-		return 0, false, errMsgp
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	_, err = r.need(skip)
-	return 0, false, err
+	return int(binary.BigEndian.Uint32(p))
 }
+
+// leadByte says what a msgpack value's first byte announces.
+type leadByte struct {
+	kind leadKind
+	n    uint8 // leadFixed: payload bytes; leadSized*, leadArray, leadMap: bytes of the length; leadFix*: elements
+}
+
+type leadKind uint8
+
+const (
+	leadInvalid  leadKind = iota // 0xc1, never used
+	leadFixed                    // a payload of n bytes follows (n may be 0)
+	leadSized                    // a big-endian length of n bytes, then that many bytes (str, bin)
+	leadSizedExt                 // the same, plus the extension's type byte (ext 8/16/32)
+	leadFixArray                 // an array of n elements
+	leadFixMap                   // a map of n pairs
+	leadArray                    // an array whose element count takes n bytes
+	leadMap                      // a map whose pair count takes n bytes
+)
+
+// leadBytes describes every possible first byte (the msgpack specification's
+// format table).
+var leadBytes = func() (t [256]leadByte) {
+	for c := range 256 {
+		switch {
+		case c <= 0x7f, c >= 0xe0: // positive and negative fixint
+			t[c] = leadByte{leadFixed, 0}
+		case c <= 0x8f:
+			t[c] = leadByte{leadFixMap, uint8(c & 0x0f)}
+		case c <= 0x9f:
+			t[c] = leadByte{leadFixArray, uint8(c & 0x0f)}
+		case c <= 0xbf:
+			t[c] = leadByte{leadFixed, uint8(c & 0x1f)} // fixstr
+		}
+	}
+	for c, lb := range map[byte]leadByte{
+		0xc0: {leadFixed, 0}, 0xc2: {leadFixed, 0}, 0xc3: {leadFixed, 0}, // nil, false, true
+		0xc4: {leadSized, 1}, 0xc5: {leadSized, 2}, 0xc6: {leadSized, 4}, // bin
+		0xc7: {leadSizedExt, 1}, 0xc8: {leadSizedExt, 2}, 0xc9: {leadSizedExt, 4}, // ext
+		0xca: {leadFixed, 4}, 0xcb: {leadFixed, 8}, // float
+		0xcc: {leadFixed, 1}, 0xcd: {leadFixed, 2}, 0xce: {leadFixed, 4}, 0xcf: {leadFixed, 8}, // uint
+		0xd0: {leadFixed, 1}, 0xd1: {leadFixed, 2}, 0xd2: {leadFixed, 4}, 0xd3: {leadFixed, 8}, // int
+		0xd4: {leadFixed, 2}, 0xd5: {leadFixed, 3}, 0xd6: {leadFixed, 5}, 0xd7: {leadFixed, 9}, 0xd8: {leadFixed, 17}, // fixext
+		0xd9: {leadSized, 1}, 0xda: {leadSized, 2}, 0xdb: {leadSized, 4}, // str
+		0xdc: {leadArray, 2}, 0xdd: {leadArray, 4},
+		0xde: {leadMap, 2}, 0xdf: {leadMap, 4},
+	} {
+		t[c] = lb
+	}
+	return t
+}()
