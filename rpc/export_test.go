@@ -101,3 +101,9 @@ func RequestArg(q request) []byte { return q.arg }
 func CallsDirectly(s *Server, service, method string) bool {
 	return (*s.services.Load())[service].methods[method].direct != nil
 }
+
+// SpareWorkers is the number of worker goroutines waiting for a request.
+func SpareWorkers(s *Server) int64 { return s.spareWorkers.Load() }
+
+// WorkerIdle is how long spare workers live, about.
+const WorkerIdle = workerIdle

@@ -15,7 +15,7 @@ import (
 // Server serves registered services on any number of listeners.
 //
 // Goroutines: one accept loop per Serve call (the caller's), one reader and
-// one writer per connection, one idle sweeper, and worker goroutines that
+// one writer per connection, one housekeeper, and worker goroutines that
 // run requests (one per request running, kept for reuse while requests keep
 // coming). Close stops them all and returns after they have exited.
 type Server struct {
@@ -28,15 +28,17 @@ type Server struct {
 	cancel context.CancelFunc
 	tasks  chan task // unbuffered: requests handed to idle workers
 
+	spareWorkers atomic.Int64 // workers waiting for a task
+
 	mu           sync.Mutex
 	listeners    map[net.Listener]struct{} // guarded by mu
 	conns        map[*serverConn]struct{}  // guarded by mu
 	connsChanged chan struct{}             // guarded by mu; closed and replaced when a connection goes
 	shuttingDown bool                      // guarded by mu; Shutdown began
 	closed       bool                      // guarded by mu; Close began: nothing new starts
-	sweeping     bool                      // guarded by mu; the idle sweeper runs
+	housekeeping bool                      // guarded by mu; the housekeeper runs
 
-	loops    sync.WaitGroup // Serve loops, connection readers and writers, the sweeper
+	loops    sync.WaitGroup // Serve loops, connection readers and writers, workers, the housekeeper
 	handlers sync.WaitGroup // running requests; added only by readers
 }
 
@@ -109,7 +111,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.loops.Add(1)
-	s.startSweeperLocked()
+	s.startHousekeeperLocked()
 	s.mu.Unlock()
 	defer s.loops.Done()
 	defer func() {
@@ -154,17 +156,17 @@ func (s *Server) stopping() bool {
 // background, until it or the server closes. The server owns nc from now on.
 func (s *Server) ServeConn(nc net.Conn) {
 	s.mu.Lock()
-	s.startSweeperLocked()
+	s.startHousekeeperLocked()
 	s.mu.Unlock()
 	s.addConn(nc)
 }
 
-// startSweeperLocked starts the idle sweeper once; s.mu must be held.
-func (s *Server) startSweeperLocked() {
-	if !s.sweeping && !s.closed && s.opts.IdleTimeout > 0 {
-		s.sweeping = true
+// startHousekeeperLocked starts the housekeeper once; s.mu must be held.
+func (s *Server) startHousekeeperLocked() {
+	if !s.housekeeping && !s.closed {
+		s.housekeeping = true
 		s.loops.Add(1)
-		go s.sweepIdle()
+		go s.housekeep()
 	}
 }
 
@@ -311,19 +313,31 @@ func (s *Server) snapshot() ([]net.Listener, []*serverConn) {
 	return lns, conns
 }
 
-// sweepIdle closes connections that have sent nothing for IdleTimeout. It
-// looks every quarter of IdleTimeout, so a silent connection is closed
-// between IdleTimeout and 1.25 IdleTimeout after its last byte.
-func (s *Server) sweepIdle() {
+// housekeep closes connections that have sent nothing for IdleTimeout and
+// retires spare workers. It looks every quarter of IdleTimeout (at least
+// every quarter of workerIdle), so a silent connection is closed between
+// IdleTimeout and 1.25 IdleTimeout after its last byte.
+func (s *Server) housekeep() {
 	defer s.loops.Done()
-	t := time.NewTicker(max(s.opts.IdleTimeout/4, time.Millisecond))
+	every := workerIdle / 4
+	if s.opts.IdleTimeout > 0 {
+		every = max(min(every, s.opts.IdleTimeout/4), time.Millisecond)
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
-	var idle []*serverConn
+	var (
+		idle    []*serverConn
+		workers workerRetirement
+	)
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
+			s.retireSpare(&workers, now)
+			if s.opts.IdleTimeout <= 0 {
+				continue
+			}
 			idle = idle[:0]
 			s.mu.Lock()
 			for sc := range s.conns {

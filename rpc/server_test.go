@@ -385,3 +385,52 @@ func TestHostileBodiesAreAnsweredNotObeyed(t *testing.T) {
 		t.Fatalf("the connection stopped serving after hostile bodies: %v, %v", err, rpc.HeaderStatus(h))
 	}
 }
+
+// Workers outlive their requests, so a burst leaves spare workers; those that
+// no request needs for a while are retired, and none is left behind.
+func TestSpareWorkersRetire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newArith()
+		a.entered = make(chan struct{}, 100)
+		srv := rpc.NewServer(rpc.ServerOptions{Logger: quietLogger})
+		defer srv.Close()
+		srv.RegisterName("Arith", a)
+		cc, sc := net.Pipe()
+		srv.ServeConn(sc)
+		c := rpc.NewConn(cc, rpc.ClientOptions{HeartbeatInterval: -1, Logger: quietLogger})
+		defer c.Close()
+
+		const burst = 20
+		calls := make([]*rpc.Call, burst)
+		for i := range calls {
+			calls[i] = c.Go(context.Background(), "Arith", "Block", &Args{}, new(Reply), nil)
+		}
+		for range burst {
+			<-a.entered
+		}
+		for range burst {
+			a.release <- struct{}{}
+		}
+		for _, call := range calls {
+			if got := <-call.Done; got.Error != nil {
+				t.Fatal(got.Error)
+			}
+		}
+		synctest.Wait()
+		if n := rpc.SpareWorkers(srv); n != burst {
+			t.Fatalf("after the burst: %d spare workers, want %d", n, burst)
+		}
+		// A trickle of requests keeps one worker busy now and then; the
+		// others have nothing to do.
+		for range 2 * rpc.WorkerIdle / time.Second {
+			if err := c.Call(context.Background(), "Arith", "Add", &Args{A: 1}, new(Reply)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		if n := rpc.SpareWorkers(srv); n > 1 {
+			t.Fatalf("after %v with at most one request at a time: %d spare workers, want at most 1", 2*rpc.WorkerIdle, n)
+		}
+	})
+}

@@ -30,7 +30,7 @@ type serverConn struct {
 
 	inflight atomic.Int64 // requests running
 
-	// Owned by the idle sweeper (under srv.mu).
+	// Owned by the housekeeper (under srv.mu).
 	seenReads   uint64
 	silentSince time.Time
 	// Owned by Shutdown (under srv.mu); see drainIdle.
