@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,6 +44,7 @@ type idleReport struct {
 	ClientsAlive  int           `json:"clients_alive"` // client connections still open at the end
 	ClientCPU     time.Duration `json:"client_cpu"`    // the client process's CPU over about the same window
 	Dial          time.Duration `json:"dial"`          // time to open every connection
+	Pongs         int64         `json:"pongs"`         // raw server only: pongs written over Window
 }
 
 func (r *idleReport) perConn(total, base uint64) float64 {
@@ -56,12 +58,17 @@ func (r *idleReport) perConn(total, base uint64) float64 {
 // measured over window.
 // With profile set, the provider writes a CPU profile of the window to
 // profile+"-idle-server.prof".
-func runIdle(n int, hb, window time.Duration, profile string, prog *progress) (*idleReport, error) {
+// With raw set, the provider is the raw pong server instead of longlink's.
+func runIdle(n int, hb, window time.Duration, profile string, raw bool, prog *progress) (*idleReport, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startChild(exe, "-role=idle-server", "-idle-duration="+window.String(), "-cpuprofile="+profile)
+	role, what := "-role=idle-server", "longlink provider"
+	if raw {
+		role, what, profile = "-role=idle-raw-server", "raw pong server", ""
+	}
+	srv, err := startChild(exe, role, "-idle-duration="+window.String(), "-cpuprofile="+profile)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +88,7 @@ func runIdle(n int, hb, window time.Duration, profile string, prog *progress) (*
 		return nil, err
 	}
 	dial := time.Since(start)
-	prog.note("[idle] %s client connections open after %v; measuring the provider for %v", ready, dial.Round(time.Millisecond), window)
+	prog.note("[idle] %s client connections open after %v; measuring the %s for %v", ready, dial.Round(time.Millisecond), what, window)
 	cpu0, err := cli.ask("cpu")
 	if err != nil {
 		return nil, err
@@ -107,8 +114,8 @@ func runIdle(n int, hb, window time.Duration, profile string, prog *progress) (*
 		return nil, err
 	}
 	rep.ClientsAlive, _ = strconv.Atoi(alive)
-	prog.done(window+20*time.Second, "[idle] %d connections: %.1f KiB each, provider CPU %.2f %% of a core",
-		rep.Conns, rep.perConn(rep.HeapEnd+rep.StackEnd, rep.BaseHeap+rep.BaseStack)/1024, 100*rep.CPU.Seconds()/rep.Window.Seconds())
+	prog.done(window+20*time.Second, "[idle] %s, %d connections: %.1f KiB each, CPU %.2f %% of a core",
+		what, rep.Conns, rep.perConn(rep.HeapEnd+rep.StackEnd, rep.BaseHeap+rep.BaseStack)/1024, 100*rep.CPU.Seconds()/rep.Window.Seconds())
 	return &rep, nil
 }
 
@@ -214,23 +221,33 @@ func rss() uint64 {
 // idleServerMain is the provider process: "addr A" once listening; on
 // "measure N", waits for N connections, measures, answers "measure {json}".
 // Ends when stdin closes.
-func idleServerMain(window time.Duration, profile string) error {
+// With raw set, it serves with servePongs instead of an rpc.Server.
+func idleServerMain(window time.Duration, profile string, raw bool) error {
 	raiseFileLimit()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	ln := &countingListener{Listener: inner}
-	prov, err := startProvider(ln, rpc.ServerOptions{})
-	if err != nil {
-		return err
+	var pongs atomic.Int64
+	addr := ln.Addr().String()
+	if raw {
+		done := make(chan struct{})
+		go func() { servePongs(ln, &pongs); close(done) }()
+		defer func() { _ = ln.Close(); <-done }()
+	} else {
+		prov, err := startProvider(ln, rpc.ServerOptions{})
+		if err != nil {
+			return err
+		}
+		defer prov.close()
+		addr = prov.addr
 	}
-	defer prov.close()
 	var rep idleReport
 	rep.BaseHeap, rep.BaseStack = heapAndStack()
 	rep.BaseRSS = rss()
 	rep.BaseGoroutine = runtime.NumGoroutine()
-	fmt.Println("addr", prov.addr)
+	fmt.Println("addr", addr)
 
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
@@ -250,9 +267,9 @@ func idleServerMain(window time.Duration, profile string) error {
 		if profile != "" {
 			stopProfile = startProfile(profile+"-idle-server", false)
 		}
-		c0, t0 := cpuTime(), time.Now()
+		c0, t0, p0 := cpuTime(), time.Now(), pongs.Load()
 		time.Sleep(window)
-		rep.CPU, rep.Window = cpuTime()-c0, time.Since(t0)
+		rep.CPU, rep.Window, rep.Pongs = cpuTime()-c0, time.Since(t0), pongs.Load()-p0
 		stopProfile()
 		rep.HeapEnd, rep.StackEnd = heapAndStack()
 		rep.RSSEnd = rss()
@@ -318,4 +335,57 @@ func idleClientsMain(addr string, n int, hb time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// servePongs is the floor for the idle suite: one goroutine per connection
+// that reads longlink frames straight from the socket and answers each ping
+// with a pong, and does nothing else (no buffers, no idle checks, no
+// writer). It returns when ln closes, after closing every connection.
+func servePongs(ln net.Listener, pongs *atomic.Int64) {
+	var (
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+		wg    sync.WaitGroup
+	)
+	defer func() {
+		mu.Lock()
+		for nc := range conns {
+			_ = nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		conns[nc] = struct{}{}
+		mu.Unlock()
+		wg.Go(func() {
+			defer nc.Close()
+			var h [16]byte
+			for {
+				if _, err := io.ReadFull(nc, h[:]); err != nil {
+					return
+				}
+				if n := binary.BigEndian.Uint32(h[12:]); n > 0 {
+					if _, err := io.CopyN(io.Discard, nc, int64(n)); err != nil {
+						return
+					}
+					continue
+				}
+				const ping = 0xe0 // event, request, two-way
+				if h[2]&0xe0 != ping {
+					continue
+				}
+				h[2] = 0x20 | h[2]&0x1f // event: the pong, same status (heartbeat) and id
+				if _, err := nc.Write(h[:]); err != nil {
+					return
+				}
+				pongs.Add(1)
+			}
+		})
+	}
 }

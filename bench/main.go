@@ -74,7 +74,7 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.profile.prefix, "cpuprofile", "", "write a CPU profile of each measured slice of -profile-systems to PREFIX-system-msg-cN-rR.prof, and of the idle provider to PREFIX-idle-server.prof")
 	flag.BoolVar(&c.profile.allocs, "allocprofile", false, "with -cpuprofile, also write allocation profiles at the start and end of each profiled slice (...-allocs-base.prof, ...-allocs.prof)")
 	flag.StringVar(&profSystems, "profile-systems", "longlink", "systems to profile with -cpuprofile")
-	flag.StringVar(&c.role, "role", "", "internal: idle-server or idle-clients")
+	flag.StringVar(&c.role, "role", "", "internal: idle-server, idle-raw-server or idle-clients")
 	flag.StringVar(&c.addr, "addr", "", "internal: the provider's address, for -role=idle-clients")
 	flag.Parse()
 
@@ -192,8 +192,8 @@ func main() {
 
 func run(c *config) error {
 	switch c.role {
-	case "idle-server":
-		return idleServerMain(c.idleDuration, c.profile.prefix)
+	case "idle-server", "idle-raw-server":
+		return idleServerMain(c.idleDuration, c.profile.prefix, c.role == "idle-raw-server")
 	case "idle-clients":
 		return idleClientsMain(c.addr, c.idleConns, c.idleHeartbeat)
 	case "":
@@ -225,7 +225,7 @@ func run(c *config) error {
 		planned += c.detectBound + 10*time.Second
 	}
 	if c.has("idle") {
-		planned += c.idleDuration + 20*time.Second
+		planned += 2 * (c.idleDuration + 20*time.Second)
 	}
 	prog := newProgress(planned)
 	prog.note("bench: suites %s; about %v planned; results to %s", strings.Join(c.suites, ","), planned.Round(time.Second), c.out)
@@ -245,9 +245,11 @@ func run(c *config) error {
 		rep.detect = runDetect(c.detectTrials, c.detectBound, c.netns, selectedDetectConfigs(c.detectConfigs), prog)
 	}
 	if c.has("idle") {
-		if rep.idle, err = runIdle(c.idleConns, c.idleHeartbeat, c.idleDuration, c.profile.prefix, prog); err != nil {
+		if rep.idle, err = runIdle(c.idleConns, c.idleHeartbeat, c.idleDuration, c.profile.prefix, false, prog); err != nil {
 			rep.idleErr = err
 			prog.note("[idle] failed: %v", err)
+		} else if rep.idleRaw, err = runIdle(c.idleConns, c.idleHeartbeat, c.idleDuration, "", true, prog); err != nil {
+			prog.note("[idle] the raw pong server failed: %v", err)
 		}
 	}
 	rep.finished = time.Now()

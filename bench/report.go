@@ -24,6 +24,7 @@ type report struct {
 	perconn    *measurements
 	detect     *detectReport
 	idle       *idleReport
+	idleRaw    *idleReport // the same clients against servePongs, the floor
 	idleErr    error
 }
 
@@ -370,6 +371,16 @@ func (r *report) idleSection(p printer) {
 	p("| goroutines per connection | %.2f | |\n", float64(i.Goroutines-i.BaseGoroutine)/float64(max(i.Conns, 1)))
 	p("| provider CPU | %.2f %% of one core | <= 5 %%: %s |\n", cpu, verdict(cpu, 5, true))
 	p("| client process CPU (%d clients heartbeating), for comparison | %.2f %% of one core | |\n", i.Conns, 100*i.ClientCPU.Seconds()/i.Window.Seconds())
+	if r := r.idleRaw; r != nil {
+		rcpu := 100 * r.CPU.Seconds() / r.Window.Seconds()
+		p("| the floor: a raw pong server (a goroutine per connection that reads a ping and writes a pong, nothing else), same clients: CPU | %.2f %% of one core | |\n", rcpu)
+		p("| heartbeat exchanges per second (pongs the raw server wrote) | %.0f (%.2f per connection per second) | |\n", float64(r.Pongs)/r.Window.Seconds(), float64(r.Pongs)/r.Window.Seconds()/float64(max(r.Conns, 1)))
+		if r.Pongs > 0 {
+			p("| provider CPU per exchange: longlink / raw pong server | %.1f µs / %.1f µs | |\n",
+				i.CPU.Seconds()*1e6/(float64(r.Pongs)*i.Window.Seconds()/r.Window.Seconds()), r.CPU.Seconds()*1e6/float64(r.Pongs))
+		}
+		p("| raw pong server: heap+stack per connection | %.1f KiB | |\n", r.perConn(r.HeapEnd+r.StackEnd, r.BaseHeap+r.BaseStack)/1024)
+	}
 	p("| time to open the connections | %v | |\n\n", i.Dial.Round(time.Millisecond))
 }
 
