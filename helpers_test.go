@@ -272,6 +272,16 @@ func providerStats(c *longlink.Client, addr string) longlink.ProviderStats {
 	return longlink.ProviderStats{}
 }
 
+// hasProvider reports whether c routes to addr.
+func hasProvider(c *longlink.Client, addr string) bool {
+	for _, p := range c.Stats().Providers {
+		if p.Addr == addr {
+			return true
+		}
+	}
+	return false
+}
+
 func call(t *testing.T, c *longlink.Client, method string, id int) (*Msg, error) {
 	t.Helper()
 	var out Msg
