@@ -253,13 +253,7 @@ func (l *load) atLeast(t *testing.T, n int64) {
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(longWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", longWait, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, longWait, what, cond)
 }
 
 // providerStats returns the client's view of the provider at addr.

@@ -118,13 +118,7 @@ func call(ctx context.Context, p *pool.Pool, v int) error {
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(longWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", longWait, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, longWait, what, cond)
 }
 
 // freePort returns an address on which nothing listens.

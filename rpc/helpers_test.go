@@ -152,13 +152,7 @@ func dial(t testing.TB, addr string, opts rpc.ClientOptions) *rpc.Conn {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", within, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, within, what, cond)
 }
 
 // receive waits for a value from ch.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/longlink/longlink"
 	"github.com/longlink/longlink/internal/faultnet"
+	"github.com/longlink/longlink/internal/testutil"
 	"github.com/longlink/longlink/pool"
 	"github.com/longlink/longlink/registry"
 	"github.com/longlink/longlink/rpc"
@@ -61,13 +62,7 @@ func startProvider(t *testing.T, names *registry.Memory) *faultnet.Proxy {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(longWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", longWait, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, longWait, what, cond)
 }
 
 // get fetches the document, decoded twice: as a Snapshot and as generic

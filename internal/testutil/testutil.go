@@ -7,7 +7,22 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"testing"
+	"time"
 )
+
+// WaitFor polls cond every millisecond until it holds, and fails the test
+// if it does not within the given time.
+func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", within, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // SyncBuffer is a bytes.Buffer that a writer (a logger, a program's output)
 // and a test reading it may use from different goroutines.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/longlink/longlink"
 	"github.com/longlink/longlink/internal/faultnet"
+	"github.com/longlink/longlink/internal/testutil"
 	"github.com/longlink/longlink/metrics"
 	longlinkprom "github.com/longlink/longlink/metrics/prometheus"
 	"github.com/longlink/longlink/pool"
@@ -204,13 +205,7 @@ func await(t testing.TB, g prom.Gatherer, min float64, name string, labels ...st
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(longWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", longWait, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, longWait, what, cond)
 }
 
 func call(ctx context.Context, c *longlink.Client, method string) error {
