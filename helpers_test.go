@@ -257,6 +257,22 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // providerStats returns the client's view of the provider at addr.
+// waitReady waits until c knows n providers, each connected: until then
+// routing skips a provider still dialling, and a distribution measured over
+// the calls would miss it.
+func waitReady(t testing.TB, c *longlink.Client, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d providers ready", n), func() bool {
+		st := c.Stats().Providers
+		for _, p := range st {
+			if p.State != pool.Ready {
+				return false
+			}
+		}
+		return len(st) == n
+	})
+}
+
 func providerStats(c *longlink.Client, addr string) longlink.ProviderStats {
 	for _, p := range c.Stats().Providers {
 		if p.Addr == addr {

@@ -152,6 +152,7 @@ func TestVersionAndGroupRouting(t *testing.T) {
 	}
 	for _, tc := range tests {
 		c := newClient(t, reg, "Echo", longlink.ClientOptions{Version: tc.version, Group: tc.group, Balancer: longlink.RoundRobin})
+		waitReady(t, c, len(tc.want))
 		got := map[string]bool{}
 		for i := range 30 {
 			m, err := call(t, c, "Echo", i)
