@@ -232,9 +232,8 @@ func idleServerMain(window time.Duration, profile string, raw bool) error {
 	var pongs atomic.Int64
 	addr := ln.Addr().String()
 	if raw {
-		done := make(chan struct{})
-		go func() { servePongs(ln, &pongs); close(done) }()
-		defer func() { _ = ln.Close(); <-done }()
+		srv := serveTCP(ln, func(nc net.Conn) { servePongs(nc, &pongs) })
+		defer srv.close()
 	} else {
 		prov, err := startProvider(ln, rpc.ServerOptions{})
 		if err != nil {
@@ -337,55 +336,30 @@ func idleClientsMain(addr string, n int, hb time.Duration) error {
 	return nil
 }
 
-// servePongs is the floor for the idle suite: one goroutine per connection
-// that reads longlink frames straight from the socket and answers each ping
-// with a pong, and does nothing else (no buffers, no idle checks, no
-// writer). It returns when ln closes, after closing every connection.
-func servePongs(ln net.Listener, pongs *atomic.Int64) {
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	defer func() {
-		mu.Lock()
-		for nc := range conns {
-			_ = nc.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	}()
+// servePongs is the floor for the idle suite, run for each connection: it
+// reads longlink frames straight from the socket and answers each ping with
+// a pong, and does nothing else (no buffers, no idle checks, no writer). It
+// returns when nc fails.
+func servePongs(nc net.Conn, pongs *atomic.Int64) {
+	var h [16]byte
 	for {
-		nc, err := ln.Accept()
-		if err != nil {
+		if _, err := io.ReadFull(nc, h[:]); err != nil {
 			return
 		}
-		mu.Lock()
-		conns[nc] = struct{}{}
-		mu.Unlock()
-		wg.Go(func() {
-			defer nc.Close()
-			var h [16]byte
-			for {
-				if _, err := io.ReadFull(nc, h[:]); err != nil {
-					return
-				}
-				if n := binary.BigEndian.Uint32(h[12:]); n > 0 {
-					if _, err := io.CopyN(io.Discard, nc, int64(n)); err != nil {
-						return
-					}
-					continue
-				}
-				const ping = 0xe0 // event, request, two-way
-				if h[2]&0xe0 != ping {
-					continue
-				}
-				h[2] = 0x20 | h[2]&0x1f // event: the pong, same status (heartbeat) and id
-				if _, err := nc.Write(h[:]); err != nil {
-					return
-				}
-				pongs.Add(1)
+		if n := binary.BigEndian.Uint32(h[12:]); n > 0 {
+			if _, err := io.CopyN(io.Discard, nc, int64(n)); err != nil {
+				return
 			}
-		})
+			continue
+		}
+		const ping = 0xe0 // event, request, two-way
+		if h[2]&0xe0 != ping {
+			continue
+		}
+		h[2] = 0x20 | h[2]&0x1f // event: the pong, same status (heartbeat) and id
+		if _, err := nc.Write(h[:]); err != nil {
+			return
+		}
+		pongs.Add(1)
 	}
 }

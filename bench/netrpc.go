@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/rpc"
-	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -106,13 +105,8 @@ func (c *msgpackRPCCodec) Close() error { return c.c.Close() }
 
 // netrpcSystem is a net/rpc server with NetEcho and one client connection.
 type netrpcSystem struct {
-	ln       net.Listener
-	client   *rpc.Client
-	accepted chan struct{}  // closed when the accept loop has returned
-	wg       sync.WaitGroup // every ServeCodec
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // guarded by mu: accepted connections
+	srv    *tcpServer
+	client *rpc.Client
 }
 
 var netrpcSpec = systemSpec{
@@ -130,8 +124,7 @@ func startNetRPC() (*netrpcSystem, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &netrpcSystem{ln: ln, accepted: make(chan struct{}), conns: make(map[net.Conn]struct{})}
-	go s.accept(srv)
+	s := &netrpcSystem{srv: serveTCP(ln, func(nc net.Conn) { srv.ServeCodec(newMsgpackRPCCodec(nc)) })}
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		s.close()
@@ -139,20 +132,6 @@ func startNetRPC() (*netrpcSystem, error) {
 	}
 	s.client = rpc.NewClientWithCodec(newMsgpackRPCCodec(nc))
 	return s, nil
-}
-
-func (s *netrpcSystem) accept(srv *rpc.Server) {
-	defer close(s.accepted)
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[nc] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Go(func() { srv.ServeCodec(newMsgpackRPCCodec(nc)) })
-	}
 }
 
 func (s *netrpcSystem) caller(_ context.Context, msg string) (func() error, error) {
@@ -168,12 +147,5 @@ func (s *netrpcSystem) close() {
 	if s.client != nil {
 		_ = s.client.Close()
 	}
-	_ = s.ln.Close()
-	<-s.accepted
-	s.mu.Lock()
-	for nc := range s.conns {
-		_ = nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.srv.close()
 }

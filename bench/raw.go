@@ -224,41 +224,26 @@ func (c *rawClient) close() {
 }
 
 // rawServer echoes every frame it reads, coalescing its writes.
-type rawServer struct {
-	codec    bool // decode and re-encode each payload
-	ln       net.Listener
-	done     chan struct{} // closed by close: stops the writers
-	accepted chan struct{} // closed when the accept loop has returned
-	wg       sync.WaitGroup
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // guarded by mu
-}
+type rawServer struct{ *tcpServer }
 
 func startRawServer(codec bool) (*rawServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &rawServer{codec: codec, ln: ln, done: make(chan struct{}), accepted: make(chan struct{}), conns: make(map[net.Conn]struct{})}
-	go s.accept()
-	return s, nil
+	return &rawServer{serveTCP(ln, func(nc net.Conn) { echoConn(nc, codec) })}, nil
 }
 
-func (s *rawServer) accept() {
-	defer close(s.accepted)
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[nc] = struct{}{}
-		s.mu.Unlock()
-		w := newCoalescer(nc)
-		s.wg.Go(func() { w.run(s.done) })
-		s.wg.Go(func() { echoFrames(nc, w, s.codec) })
-	}
+// echoConn serves one connection: a reader that echoes and a writer that
+// coalesces, which stops when the reader does.
+func echoConn(nc net.Conn, codec bool) {
+	w := newCoalescer(nc)
+	stop := make(chan struct{})
+	var writer sync.WaitGroup
+	writer.Go(func() { w.run(stop) })
+	echoFrames(nc, w, codec)
+	close(stop)
+	writer.Wait()
 }
 
 // echoFrames reads frames from nc and queues each on w: unchanged, or with
@@ -298,16 +283,4 @@ func echoFrames(nc net.Conn, w *coalescer, codec bool) {
 			return
 		}
 	}
-}
-
-func (s *rawServer) close() {
-	_ = s.ln.Close()
-	<-s.accepted
-	close(s.done)
-	s.mu.Lock()
-	for nc := range s.conns {
-		_ = nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
 }
