@@ -75,20 +75,8 @@ func startFaultCluster(t *testing.T, agent *consultest.Agent, n int) *fcluster {
 func (fc *fcluster) start(fp *fprovider) {
 	t := fc.t
 	t.Helper()
-	addr := fp.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var ln net.Listener
+	ln := listen(t, fp.addr)
 	var err error
-	for deadline := time.Now().Add(longWait); ; time.Sleep(10 * time.Millisecond) {
-		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	fp.addr = ln.Addr().String()
 	if fp.px == nil {
 		if fp.px, err = faultnet.Listen(fp.addr, faultnet.Options{}); err != nil {

@@ -257,6 +257,27 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // providerStats returns the client's view of the provider at addr.
+// listen listens on addr, or on a free loopback port if addr is empty. A
+// provider restarted on its old address may find the port not yet released
+// by the listener it had, so binding is retried for up to longWait.
+func listen(t testing.TB, addr string) net.Listener {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	deadline := time.Now().Add(longWait)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listening on %s: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitReady waits until c knows n providers, each connected: until then
 // routing skips a provider still dialling, and a distribution measured over
 // the calls would miss it.

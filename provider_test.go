@@ -22,18 +22,7 @@ import (
 // loopback port) as a registered provider.
 func startProvider(t *testing.T, reg registry.Registry, addr, name string, opts longlink.ProviderOptions) (*longlink.Provider, *EchoSvc, string) {
 	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var ln net.Listener
-	var err error
-	deadline := time.Now().Add(longWait)
-	for ln, err = net.Listen("tcp", addr); err != nil && time.Now().Before(deadline); ln, err = net.Listen("tcp", addr) {
-		time.Sleep(10 * time.Millisecond) // the previous process's port is being released
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listen(t, addr)
 	svc := &EchoSvc{name: name}
 	srv := rpc.NewServer(rpc.ServerOptions{Logger: quiet})
 	if err := srv.RegisterName("Echo", svc); err != nil {

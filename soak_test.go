@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"testing"
@@ -47,20 +46,8 @@ func (s *slot) svc() *EchoSvc { return s.echo }
 
 func (s *slot) start(t *testing.T, reg registry.Registry) {
 	t.Helper()
-	addr := s.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	var ln net.Listener
+	ln := listen(t, s.addr)
 	var err error
-	for deadline := time.Now().Add(longWait); ; time.Sleep(5 * time.Millisecond) {
-		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	s.addr = ln.Addr().String()
 	if s.px == nil {
 		if s.px, err = faultnet.Listen(s.addr, faultnet.Options{}); err != nil {
